@@ -1,7 +1,22 @@
 """Spread kernels, spread distributions and spread divergences (TF + TFP only; no Keras, no gin)."""
 
+from spreadtf.spreads.divergence import DivergenceEstimate
+from spreadtf.spreads.divergence import jensen_shannon
+from spreadtf.spreads.divergence import kl_forward
+from spreadtf.spreads.divergence import kl_reverse
+from spreadtf.spreads.divergence import spread_f_divergence
+from spreadtf.spreads.divergence import spread_kl
+from spreadtf.spreads.divergence import squared_hellinger
+from spreadtf.spreads.divergence import total_variation
 from spreadtf.spreads.kernels import GaussianSpread
 from spreadtf.spreads.kernels import LaplaceSpread
 from spreadtf.spreads.kernels import SpreadKernel
+from spreadtf.spreads.spread import Pushforward
+from spreadtf.spreads.spread import spread
+from spreadtf.spreads.spread import SpreadDistribution
 
-__all__ = ['GaussianSpread', 'LaplaceSpread', 'SpreadKernel']
+__all__ = [
+    'DivergenceEstimate', 'GaussianSpread', 'LaplaceSpread', 'Pushforward', 'SpreadDistribution',
+    'SpreadKernel', 'jensen_shannon', 'kl_forward', 'kl_reverse', 'spread', 'spread_f_divergence',
+    'spread_kl', 'squared_hellinger', 'total_variation',
+]
