@@ -11,9 +11,9 @@ from spreadtf.spreads.divergence import total_variation
 from spreadtf.spreads.kernels import GaussianSpread
 from spreadtf.spreads.kernels import LaplaceSpread
 from spreadtf.spreads.kernels import SpreadKernel
-from spreadtf.spreads.spread import Pushforward
-from spreadtf.spreads.spread import spread
-from spreadtf.spreads.spread import SpreadDistribution
+from spreadtf.spreads.spreading import Pushforward
+from spreadtf.spreads.spreading import spread
+from spreadtf.spreads.spreading import SpreadDistribution
 
 __all__ = [
     'DivergenceEstimate', 'GaussianSpread', 'LaplaceSpread', 'Pushforward', 'SpreadDistribution',

@@ -7,7 +7,13 @@ The f-divergence family follows the companion paper (Zhang et al., "Variational 
 Minimization", 2019) and the Csiszar convention of `tfp.vi`: an f-function is a callable mapping
 log u, with u = p~(y) / q~(y), to f(u), convex in u with f(1) = 0, and
 
-    D_f(p~ || q~) = E_{y ~ q~}[ f(p~(y) / q~(y)) ].
+    D_f(p~ || q~) = E_{y ~ q~}[ f(p~(y) / q~(y)) ] = E_{y ~ m}[ 2 f(u) / (1 + u) ],
+
+with m = (p~ + q~) / 2. The estimator samples m (half the samples from p~, half from q~): sampling
+q~ alone never visits regions where p~ has mass and q~ has almost none, and so misses their
+contribution (e.g. it returns log(2) / 2 instead of log(2) for the Jensen-Shannon divergence of two
+far-apart distributions). The weight 2 / (1 + u) is at most 2, so the estimator has bounded
+importance weights whatever the overlap.
 
 #### References
 
@@ -23,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from spreadtf.spreads import spread as spread_lib
+from spreadtf.spreads import spreading as spread_lib
 
 tfd = tfp.distributions
 
@@ -58,8 +64,9 @@ def jensen_shannon(logu):
   JS(p, q) = KL(p || m) / 2 + KL(q || m) / 2 with m = (p + q) / 2. (Note `tfp.vi.jensen_shannon`
   is twice this and, unless self-normalised, shifted by -2 log 2.)
   """
-  log_one_plus_u = tf.nn.softplus(logu)
-  return 0.5 * (tf.exp(logu) * logu - (1. + tf.exp(logu)) * (log_one_plus_u - np.log(2.)))
+  # u log u - (1 + u) log(1 + u) = -u softplus(-log u) - softplus(log u): no cancellation at large u.
+  u = tf.exp(logu)
+  return 0.5 * (-u * tf.nn.softplus(-logu) - tf.nn.softplus(logu) + (1. + u) * np.log(2.))
 
 
 def total_variation(logu):
@@ -150,13 +157,19 @@ def spread_f_divergence(p, q, kernel, f=kl_forward, num_samples=1000, num_inner_
                         seed=None, return_stderr=False):
   """Monte Carlo spread f-divergence D_f(p~ || q~) = E_{y ~ q~}[f(p~(y) / q~(y))].
 
+  Estimated as E_{y ~ m}[2 f(u) / (1 + u)] with m = (p~ + q~) / 2, u = p~(y) / q~(y), stratified:
+  `num_samples // 2` samples from each of p~ and q~ (see the module docstring for why). The
+  f-function is evaluated in float64 with log u clipped to [-700, 700] so f(u) / (1 + u) stays
+  finite; only divergences between distributions whose log-density ratio exceeds 700 nats
+  somewhere are affected.
+
   Args:
     p: `tfd.Distribution`, batch shape B, event shape E.
     q: `tfd.Distribution` with the same event shape E.
     kernel: the spread kernel applied to both.
     f: a callable of log u returning f(u) (convex, f(1) = 0): `kl_forward`, `kl_reverse`,
       `jensen_shannon`, `total_variation`, `squared_hellinger`, or any `tfp.vi` Csiszar function.
-    num_samples: outer Monte Carlo samples y ~ q~.
+    num_samples: outer Monte Carlo samples (half from p~, half from q~).
     num_inner_samples: base samples for Monte Carlo `log_prob` (when no closed form exists).
     seed: None, int or stateless `[2]` seed.
     return_stderr: if True return a `DivergenceEstimate(value, stderr)`.
@@ -171,8 +184,19 @@ def spread_f_divergence(p, q, kernel, f=kl_forward, num_samples=1000, num_inner_
   [2] Mingtian Zhang, Thomas Bird, Raza Habib, Tianlin Xu, David Barber. Variational
       f-divergence Minimization. arXiv 1907.11891, 2019.
   """
-  outer_seed, inner_seed = tfp.random.split_seed(seed, n=2, salt='spread_f_divergence')
+  if num_samples < 2:
+    raise ValueError(f'`num_samples` must be at least 2, got {num_samples}.')
+  p_seed, q_seed, inner_seed = tfp.random.split_seed(seed, n=3, salt='spread_f_divergence')
   p_spread, q_spread = _spread_pair(p, q, kernel, num_inner_samples, inner_seed)
-  y = q_spread.sample(num_samples, seed=outer_seed)
-  estimate = _mean_and_stderr(f(p_spread.log_prob(y) - q_spread.log_prob(y)), num_samples)
+  half = num_samples // 2
+
+  def weighted_f(y):
+    logu = tf.cast(p_spread.log_prob(y) - q_spread.log_prob(y), tf.float64)
+    logu = tf.clip_by_value(logu, -700., 700.)
+    return tf.cast(2. * f(logu) / (1. + tf.exp(logu)), p_spread.dtype)
+
+  from_p = _mean_and_stderr(weighted_f(p_spread.sample(half, seed=p_seed)), half)
+  from_q = _mean_and_stderr(weighted_f(q_spread.sample(half, seed=q_seed)), half)
+  estimate = DivergenceEstimate(0.5 * (from_p.value + from_q.value),
+                                0.5 * tf.sqrt(from_p.stderr**2 + from_q.stderr**2))
   return estimate if return_stderr else estimate.value

@@ -226,7 +226,10 @@ def _point_mass(distribution):
     inner = _point_mass(distribution.distribution)
     if inner is not None:
       loc, event_ndims = inner
-      return loc, event_ndims + distribution.reinterpreted_batch_ndims
+      reinterpreted = tf.get_static_value(distribution.reinterpreted_batch_ndims)
+      if reinterpreted is None:
+        raise ValueError('`reinterpreted_batch_ndims` of an Independent point mass must be static.')
+      return loc, event_ndims + int(reinterpreted)
   return None
 
 

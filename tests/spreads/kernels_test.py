@@ -1,0 +1,178 @@
+"""Tests for the Gaussian and Laplace spread kernels."""
+
+from absl.testing import parameterized
+import numpy as np
+from scipy import stats
+import tensorflow as tf
+
+from spreadtf.spreads import kernels
+
+
+class KernelShapeTest(tf.test.TestCase, parameterized.TestCase):
+
+  @parameterized.named_parameters(
+      ('gaussian_scalar', kernels.GaussianSpread, [4], 0),
+      ('gaussian_vector', kernels.GaussianSpread, [4, 3], 1),
+      ('gaussian_image', kernels.GaussianSpread, [2, 8, 8, 3], 3),
+      ('laplace_scalar', kernels.LaplaceSpread, [4], 0),
+      ('laplace_vector', kernels.LaplaceSpread, [4, 3], 1),
+      ('laplace_image', kernels.LaplaceSpread, [2, 8, 8, 3], 3),
+  )
+  def test_at_has_batch_and_event_shapes_of_loc(self, kernel_cls, loc_shape, event_ndims):
+    kernel = kernel_cls(0.5)
+    dist = kernel.at(tf.zeros(loc_shape), event_ndims=event_ndims)
+    split = len(loc_shape) - event_ndims
+    self.assertEqual(dist.batch_shape, loc_shape[:split])
+    self.assertEqual(dist.event_shape, loc_shape[split:])
+    self.assertEqual(dist.log_prob(tf.ones(loc_shape)).shape, loc_shape[:split])
+    self.assertEqual(dist.sample(5, seed=[1, 2]).shape, [5] + loc_shape)
+
+  def test_per_channel_scale_broadcasts_to_image_events(self):
+    kernel = kernels.GaussianSpread([0.1, 0.2, 0.3])
+    dist = kernel.at(tf.zeros([2, 4, 4, 3]), event_ndims=3)
+    self.assertEqual(dist.batch_shape, [2])
+    self.assertEqual(dist.event_shape, [4, 4, 3])
+    y = kernel.sample_spread(tf.zeros([20000, 3]), seed=[3, 4])
+    self.assertAllClose(np.std(y, axis=0), [0.1, 0.2, 0.3], rtol=0.03)
+
+
+class KernelDensityTest(tf.test.TestCase, parameterized.TestCase):
+
+  def test_gaussian_log_prob_matches_scipy(self):
+    scale = np.array([0.3, 1.5], np.float32)
+    loc = np.array([[0.1, -2.], [1., 0.5]], np.float32)
+    y = np.array([[0.4, -1.], [0., 0.]], np.float32)
+    got = kernels.GaussianSpread(scale).at(loc).log_prob(y)
+    want = stats.norm(loc, scale).logpdf(y).sum(-1)
+    self.assertAllClose(got, want, rtol=1e-5)
+
+  def test_laplace_log_prob_matches_scipy(self):
+    loc = np.array([[0.1, -2.], [1., 0.5]], np.float32)
+    y = np.array([[0.4, -1.], [0., 0.]], np.float32)
+    got = kernels.LaplaceSpread(0.7).at(loc).log_prob(y)
+    want = stats.laplace(loc, 0.7).logpdf(y).sum(-1)
+    self.assertAllClose(got, want, rtol=1e-5)
+
+  @parameterized.named_parameters(
+      ('gaussian', kernels.GaussianSpread, 0.8, 0.8),
+      ('laplace', kernels.LaplaceSpread, 0.7, 0.7 * np.sqrt(2.)),
+  )
+  def test_spread_samples_have_kernel_moments(self, kernel_cls, scale, stddev):
+    x = tf.fill([50000], 2.)
+    y = kernel_cls(scale).sample_spread(x, seed=[5, 6])
+    # Standard errors: mean stddev/sqrt(n) ~ 0.004; 5 sigma tolerances.
+    self.assertAllClose(np.mean(y), 2., atol=5 * stddev / np.sqrt(50000))
+    self.assertAllClose(np.std(y), stddev, rtol=0.02)
+    self.assertAllClose(kernel_cls(scale).variance(), stddev**2, rtol=1e-6)
+
+
+class CharacteristicFunctionTest(tf.test.TestCase, parameterized.TestCase):
+
+  @parameterized.named_parameters(
+      ('gaussian', kernels.GaussianSpread(0.8), lambda w: np.exp(-0.5 * (0.8 * w)**2)),
+      ('laplace', kernels.LaplaceSpread(0.7), lambda w: 1. / (1. + (0.7 * w)**2)),
+  )
+  def test_characteristic_function_is_closed_form_positive_and_matches_samples(
+      self, kernel, closed_form):
+    omega = np.linspace(-6., 6., 13).astype(np.float32)
+    phi = self.evaluate(kernel.characteristic_function(omega))
+    self.assertAllClose(phi, closed_form(omega), rtol=1e-5)
+    self.assertAllGreater(phi, 0.)
+    self.assertTrue(kernel.is_valid_spread)
+    eps = kernel.noise([200000], seed=[7, 8])
+    empirical = np.mean(np.cos(omega[:, None] * eps[None, :]), axis=1)
+    # |cos| <= 1, so the Monte Carlo standard error is at most 1/sqrt(2e5) ~ 0.0022.
+    self.assertAllClose(empirical, phi, atol=0.012)
+
+  def test_vector_characteristic_function_is_product_over_event(self):
+    kernel = kernels.GaussianSpread([0.5, 1.])
+    omega = tf.constant([[1., 2.]])
+    self.assertAllClose(kernel.characteristic_function(omega, event_ndims=1),
+                        [np.exp(-0.5 * 0.25) * np.exp(-0.5 * 4.)])
+
+
+class KernelValidationTest(tf.test.TestCase, parameterized.TestCase):
+
+  @parameterized.named_parameters(
+      ('zero', 0.), ('negative', -1.), ('negative_entry', [1., -0.5]))
+  def test_non_positive_python_scale_raises_naming_scale(self, scale):
+    with self.assertRaisesRegex(ValueError, '`scale` must be strictly positive'):
+      kernels.GaussianSpread(scale)
+    with self.assertRaisesRegex(ValueError, '`scale` must be strictly positive'):
+      kernels.LaplaceSpread(scale)
+
+  def test_non_positive_tensor_scale_raises_under_validate_args(self):
+    kernel = kernels.LaplaceSpread(tf.constant(-1.), validate_args=True)
+    with self.assertRaisesRegex(tf.errors.InvalidArgumentError, '`scale`'):
+      self.evaluate(kernel.at(tf.zeros([2])).log_prob(tf.zeros([2])))
+
+  def test_variable_scale_is_checked_at_use_under_validate_args(self):
+    scale = tf.Variable(1.)
+    kernel = kernels.GaussianSpread(scale, validate_args=True)
+    self.evaluate(kernel.sample_spread(tf.zeros([3]), seed=[1, 1]))
+    scale.assign(0.)
+    with self.assertRaisesRegex(tf.errors.InvalidArgumentError, '`scale`'):
+      self.evaluate(kernel.sample_spread(tf.zeros([3]), seed=[1, 1]))
+
+  def test_integer_dtypes_raise_naming_the_argument(self):
+    with self.assertRaisesRegex(TypeError, '`scale` must have a floating dtype'):
+      kernels.GaussianSpread(tf.constant(1))
+    with self.assertRaisesRegex(TypeError, '`scale` must have a floating dtype'):
+      kernels.GaussianSpread(np.array([1, 2]))
+    with self.assertRaisesRegex(TypeError, '`loc` must have a floating dtype'):
+      kernels.GaussianSpread(1.).at(tf.constant([1, 2]))
+    with self.assertRaisesRegex(TypeError, '`x` must have a floating dtype'):
+      kernels.LaplaceSpread(1.).sample_spread(tf.constant([1, 2]))
+
+  def test_mismatched_event_shape_raises_naming_both(self):
+    kernel = kernels.GaussianSpread([1., 2., 3.])
+    with self.assertRaisesRegex(ValueError, r'`scale` of shape \(3,\) does not match the event'):
+      kernel.at(tf.zeros([4, 5]))
+    with self.assertRaisesRegex(ValueError, 'more axes than the event'):
+      kernel.at(tf.zeros([4, 3]), event_ndims=0)
+
+  def test_nan_location_raises_under_validate_args(self):
+    loc = tf.constant([0., np.nan])
+    with self.assertRaisesRegex(tf.errors.InvalidArgumentError, '`loc` must be finite'):
+      self.evaluate(kernels.GaussianSpread(1., validate_args=True).at(loc).log_prob([0., 0.]))
+    with self.assertRaisesRegex(tf.errors.InvalidArgumentError, '`x` must be finite'):
+      self.evaluate(kernels.LaplaceSpread(1., validate_args=True).sample_spread(loc, seed=[1, 2]))
+
+  def test_mixed_float_dtypes_raise(self):
+    with self.assertRaisesRegex(TypeError, '`loc` has dtype float64'):
+      kernels.GaussianSpread(1.).at(tf.zeros([2], tf.float64))
+
+
+class KernelCompilationTest(tf.test.TestCase, parameterized.TestCase):
+
+  @parameterized.named_parameters(
+      ('gaussian', kernels.GaussianSpread), ('laplace', kernels.LaplaceSpread))
+  def test_xla_sampling_is_reproducible_with_stateless_seeds(self, kernel_cls):
+    kernel = kernel_cls(0.5)
+
+    @tf.function(jit_compile=True)
+    def spread_and_score(x, seed):
+      y = kernel.sample_spread(x, seed=seed)
+      return y, kernel.at(x, event_ndims=1).log_prob(y)
+
+    x = tf.reshape(tf.range(12, dtype=tf.float32), [3, 4])
+    y1, lp1 = spread_and_score(x, tf.constant([1, 2]))
+    y2, lp2 = spread_and_score(x, tf.constant([1, 2]))
+    y3, _ = spread_and_score(x, tf.constant([1, 3]))
+    self.assertAllEqual(y1, y2)
+    self.assertAllEqual(lp1, lp2)
+    self.assertNotAllClose(y1, y3)
+    self.assertAllClose(lp1, kernel.at(x, event_ndims=1).log_prob(y1), rtol=1e-5)
+
+  def test_gradient_flows_to_variable_scale(self):
+    scale = tf.Variable(0.5)
+    kernel = kernels.GaussianSpread(scale)
+    with tf.GradientTape() as tape:
+      lp = kernel.at(tf.zeros([3])).log_prob(tf.ones([3]))
+    grad = tape.gradient(lp, scale)
+    # d/ds [-3 log s - 3 / (2 s^2)] = -3/s + 3/s^3.
+    self.assertAllClose(grad, -3. / 0.5 + 3. / 0.5**3, rtol=1e-5)
+
+
+if __name__ == '__main__':
+  tf.test.main()
