@@ -32,6 +32,17 @@ def _is_positive_number(value):
           and np.isfinite(value) and value > 0)
 
 
+def init_seed(seed):
+  """A stateless seed (int32 `[2]`) for variable initialisation.
+
+  A Python int maps deterministically to `[0, seed]` (unlike TFP samplers, where an int seed is
+  stateful); a shape-`[2]` seed is used as is; None draws a fresh seed from the global RNG.
+  """
+  if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+    return tf.constant([0, int(seed)], dtype=tf.int32)
+  return tfp.random.sanitize_seed(seed)
+
+
 def _is_positive_int(value):
   return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
 
@@ -111,7 +122,8 @@ class LowRankGaussianSpread(kernels.SpreadKernel):
         fewest trailing axes holding D elements, and `at` defaults to 1.
       norm: positive float; the normalised factor satisfies det(L^T L) = norm^(2 R).
       init_stddev: positive float, standard deviation of the N(0, init_stddev^2) init of `L_raw`.
-      seed: init seed: None, a Python int or a stateless seed (int32 tensor of shape `[2]`).
+      seed: init seed: None (fresh), a Python int (deterministic) or a stateless seed (int32
+        tensor of shape `[2]`).
       dtype: floating dtype of the kernel (float32 by default).
       validate_args: check `scale > 0` and finite locations at run time.
       name: module name.
@@ -145,7 +157,7 @@ class LowRankGaussianSpread(kernels.SpreadKernel):
     self._norm = float(norm)
     with self.name_scope:
       init = tf.random.stateless_normal(
-          [self._event_size, self._rank], seed=tfp.random.sanitize_seed(seed),
+          [self._event_size, self._rank], seed=init_seed(seed),
           stddev=init_stddev, dtype=dtype)
       self.L_raw = tf.Variable(init, trainable=True, name='L_raw')
 
@@ -309,8 +321,10 @@ class LowRankGaussianSpread(kernels.SpreadKernel):
       shape: Python list/tuple `[batch..., event...]`, or an int32 tensor, whose total size is a
         multiple of D; the noise is drawn per consecutive block of D elements (row-major), which
         matches whole events whenever trailing axes hold exactly D elements.
-      seed: None, a Python int or a stateless seed (int32 tensor `[2]`); reproducible for the
-        last two (also under `tf.function(jit_compile=True)`).
+      seed: None, a Python int or a stateless seed (int32 tensor `[2]`), with TFP semantics:
+        only a stateless seed is reproducible (an int seed is stateful, as in `tfd` samplers).
+        XLA (`jit_compile=True`) draws different, equally valid, normals from the same stateless
+        seed than the non-XLA kernels do; each path is reproducible on its own.
 
     Returns:
       A float tensor of `shape`.
