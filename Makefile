@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(PY) launch/demo.py
+	$(PY) launch/divergence_demo.py
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q -n 2 --dist loadfile
