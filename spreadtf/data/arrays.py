@@ -1,0 +1,77 @@
+"""Images held in memory: an `.npz` file with an `images` array, or sklearn's offline digits."""
+
+import gin
+import numpy as np
+import tensorflow as tf
+
+from spreadtf.data import pipeline
+
+__all__ = ['load_npz_images', 'make_npz_dataset', 'make_digits_dataset']
+
+
+def _as_unit_images(images, source):
+  """`[N, H, W]` or `[N, H, W, C]`, uint8 or float in [0, 1] -> float32 `[N, H, W, C]`."""
+  images = np.asarray(images)
+  if images.ndim == 3:
+    images = images[..., None]
+  if images.ndim != 4:
+    raise ValueError(f'{source}: images must be [N, H, W] or [N, H, W, C], got shape '
+                     f'{images.shape}.')
+  if np.issubdtype(images.dtype, np.integer):
+    return images.astype(np.float32) / 255.
+  images = images.astype(np.float32)
+  if images.size and (images.min() < 0. or images.max() > 1.):
+    raise ValueError(f'{source}: float images must lie in [0, 1], got range '
+                     f'[{images.min()}, {images.max()}].')
+  return images
+
+
+def load_npz_images(path, key='images'):
+  """Reads `key` from an `.npz` file as float32 images `[N, H, W, C]` in [0, 1].
+
+  Raises:
+    FileNotFoundError: if `path` does not exist.
+    KeyError: if the file has no array `key`.
+    ValueError: on a bad shape or value range.
+  """
+  if not tf.io.gfile.exists(path):
+    raise FileNotFoundError(f'npz file {path!r} does not exist.')
+  with tf.io.gfile.GFile(path, 'rb') as f, np.load(f) as archive:
+    if key not in archive:
+      raise KeyError(f'npz file {path!r} has no array {key!r} (it has {sorted(archive)}).')
+    return _as_unit_images(archive[key], path)
+
+
+def _dataset(images, split, global_batch_size, seed, num_test, split_seed):
+  images = pipeline.split_items(images, split, num_test, split_seed)
+  return pipeline.batch_images(tf.data.Dataset.from_tensor_slices(images), split,
+                               global_batch_size, seed, shuffle_buffer=len(images))
+
+
+@gin.configurable(module='spreadtf.data.arrays')
+def make_npz_dataset(split, global_batch_size, seed, path=gin.REQUIRED, key='images',
+                     num_test=1000, split_seed=123):
+  """Images from an `.npz` file (`[N, H, W]` or `[N, H, W, C]`, uint8 or float in [0, 1]).
+
+  Args:
+    split: 'train' or 'test' (the last `num_test` of a fixed permutation).
+    global_batch_size: batch over all replicas.
+    seed: shuffle seed.
+    path: the `.npz` file.
+    key: name of the image array.
+    num_test: number of held-out images.
+    split_seed: seed of the fixed train/test permutation.
+
+  Returns:
+    A repeated `tf.data.Dataset` of `[global_batch_size, H, W, C]` float32.
+  """
+  return _dataset(load_npz_images(path, key), split, global_batch_size, seed, num_test,
+                  split_seed)
+
+
+@gin.configurable(module='spreadtf.data.arrays')
+def make_digits_dataset(split, global_batch_size, seed, num_test=297, split_seed=123):
+  """sklearn's 1,797 8x8 digits (offline), scaled from 0..16 to [0, 1], as `[8, 8, 1]` images."""
+  from sklearn import datasets  # pylint: disable=g-import-not-at-top  (slow import, optional)
+  images = datasets.load_digits().images.reshape(-1, 8, 8, 1).astype(np.float32) / 16.
+  return _dataset(images, split, global_batch_size, seed, num_test, split_seed)

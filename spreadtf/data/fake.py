@@ -1,0 +1,52 @@
+"""In-memory fake images for smoke runs and tests: no files, no download.
+
+The images lie on a smooth two-dimensional manifold, x = sigmoid(W z) with z ~ N(0, I_2), so a
+delta-VAE can actually fit them (and the delta likelihood of a decoder is degenerate on them).
+"""
+
+import gin
+import numpy as np
+import tensorflow as tf
+
+from spreadtf.data import pipeline
+
+__all__ = ['make_images', 'make_fake_dataset']
+
+
+def make_images(num_examples, image_shape, content_seed=0, split='train'):
+  """Returns `[num_examples, *image_shape]` float32 NumPy images in (0, 1).
+
+  Args:
+    num_examples: number of images.
+    image_shape: `(height, width, channels)`.
+    content_seed: fixes the manifold W (shared by both splits).
+    split: 'train' or 'test' (different latent codes z).
+  """
+  pipeline.check_split(split)
+  dim = int(np.prod(image_shape))
+  weights = np.random.RandomState(content_seed).normal(size=(2, dim)) * 2.
+  codes = np.random.RandomState([content_seed, pipeline.SPLITS.index(split) + 1]).normal(
+      size=(num_examples, 2))
+  images = 1. / (1. + np.exp(-codes @ weights))
+  return images.reshape((num_examples,) + tuple(image_shape)).astype(np.float32)
+
+
+@gin.configurable(module='spreadtf.data.fake')
+def make_fake_dataset(split, global_batch_size, seed, image_shape=(28, 28, 1), num_examples=64,
+                      content_seed=0):
+  """Fake image dataset with the same contract as the real ones.
+
+  Args:
+    split: 'train' or 'test'.
+    global_batch_size: batch over all replicas.
+    seed: shuffle seed.
+    image_shape: `(height, width, channels)`.
+    num_examples: number of distinct images per split.
+    content_seed: seed of the image manifold.
+
+  Returns:
+    A repeated `tf.data.Dataset` of `[global_batch_size, *image_shape]` float32 in (0, 1).
+  """
+  images = make_images(num_examples, image_shape, content_seed, split)
+  return pipeline.batch_images(tf.data.Dataset.from_tensor_slices(images), split,
+                               global_batch_size, seed, shuffle_buffer=num_examples)

@@ -1,0 +1,103 @@
+"""Steps shared by every image pipeline: scaling, the CelebA crop, the train/test split, batching."""
+
+import numpy as np
+import tensorflow as tf
+
+__all__ = ['SPLITS', 'check_split', 'to_unit_float', 'center_crop_and_resize', 'split_items',
+           'batch_images']
+
+SPLITS = ('train', 'test')
+
+
+def check_split(split):
+  """Raises ValueError unless `split` is 'train' or 'test'."""
+  if split not in SPLITS:
+    raise ValueError(f'split must be one of {SPLITS}, got {split!r}.')
+
+
+def to_unit_float(image):
+  """Scales an image to float32 in [0, 1]: integer images are divided by 255, floats are kept.
+
+  Args:
+    image: `[..., height, width, channels]` uint8 or float tensor.
+
+  Returns:
+    float32 tensor of the same shape.
+  """
+  if image.dtype.is_integer:
+    return tf.cast(image, tf.float32) / 255.
+  return tf.cast(image, tf.float32)
+
+
+def center_crop_and_resize(image, crop_size, image_size):
+  """Crops the central `crop_size` square and resizes it to `image_size` (antialiased bilinear).
+
+  CelebA "closecrop" (paper.md 3.4): 178x218 -> centre 140x140 -> 64x64.
+
+  Args:
+    image: `[height, width, channels]` float tensor.
+    crop_size: side of the central square, or None to keep the whole image.
+    image_size: output side, or None to skip resizing.
+
+  Returns:
+    `[image_size, image_size, channels]` float32 tensor.
+  """
+  if crop_size is not None:
+    height, width = tf.shape(image)[0], tf.shape(image)[1]
+    image = tf.image.crop_to_bounding_box(image, (height - crop_size) // 2,
+                                          (width - crop_size) // 2, crop_size, crop_size)
+  if image_size is not None:
+    image = tf.image.resize(image, [image_size, image_size], antialias=True)
+  return tf.clip_by_value(image, 0., 1.)
+
+
+def split_items(items, split, num_test, split_seed=123):
+  """Deterministically shuffles `items` and holds out the last `num_test` as the test split.
+
+  Args:
+    items: a NumPy array (split along axis 0) or a list, e.g. of file names.
+    split: 'train' or 'test'.
+    num_test: number of held-out items; must leave at least one training item.
+    split_seed: seed of the fixed permutation (the authors' code used 123).
+
+  Returns:
+    The items of `split`, same type as `items`.
+
+  Raises:
+    ValueError: on a bad split name or if `num_test` leaves no training items.
+  """
+  check_split(split)
+  num = len(items)
+  if not 0 < num_test < num:
+    raise ValueError(f'num_test={num_test} must be in (0, {num}) for {num} items.')
+  order = np.random.RandomState(split_seed).permutation(num)
+  chosen = order[num - num_test:] if split == 'test' else order[:num - num_test]
+  chosen = np.sort(chosen)
+  if isinstance(items, np.ndarray):
+    return items[chosen]
+  return [items[i] for i in chosen]
+
+
+def batch_images(dataset, split, global_batch_size, seed, shuffle_buffer=10000, repeat=True):
+  """Shuffles (train only, seeded), repeats, batches by the global batch and prefetches.
+
+  Args:
+    dataset: a `tf.data.Dataset` of float32 images `[height, width, channels]`.
+    split: 'train' (shuffled) or 'test' (in order).
+    global_batch_size: batch over all replicas; the last partial batch is dropped.
+    seed: shuffle seed.
+    shuffle_buffer: shuffle buffer size in examples.
+    repeat: repeat forever (the loop counts steps, not epochs).
+
+  Returns:
+    A `tf.data.Dataset` of `[global_batch_size, height, width, channels]` float32.
+  """
+  check_split(split)
+  if split == 'train':
+    dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+  if repeat:
+    dataset = dataset.repeat()
+  dataset = dataset.batch(global_batch_size, drop_remainder=True)
+  options = tf.data.Options()
+  options.deterministic = True
+  return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,231 @@
+"""SpreadVAE: the delta-VAE of the Spread Divergence paper (a VAE with a deterministic decoder).
+
+The model p(x) = integral delta(x - g(z)) N(z | 0, I) dz has no likelihood, so the ordinary ELBO is
+undefined. Spreading both the data and the model with the same kernel K makes it well defined
+(paper.md 2.3): with y = x + eps, eps ~ K,
+
+    log p~(y) >= E_q(z|y)[log K(y - g(z))] - KL(q(z|y) || N(0, I))        (the spread ELBO)
+
+and minimising the spread KL between data and model is maximising this bound over spread data.
+q(z|y) is a diagonal Gaussian whose encoder sees the spread y, never the clean x.
+
+Switches:
+  * `low_variance=True` scores the reconstruction at the spread mean, log K(x - g(z)), while the
+    encoder still sees y (the authors' `low_variance` flag; the analytic average over the spread
+    noise when z does not depend on y).
+  * `spread_data=False` is the standard VAE baseline: no data spread, the encoder sees x, and the
+    kernel acts as the decoder's own observation noise p(x|z) = K(x - g(z)) (a Gaussian with scale
+    sqrt(0.5) for the paper's baseline).
+
+Randomness is stateless: the step seed is `fold_in([seed, salt], optimizer.iterations)`. Under a
+strategy with several replicas every replica draws the noise of the whole global batch (the spread
+acts on `all_gather(x)`) and keeps its own rows, so a step is the same function of (global batch,
+seed) for any number of replicas; a single replica pays nothing for this.
+
+#### References
+
+[1] Mingtian Zhang, Peter Hayes, Tom Bird, Raza Habib, David Barber. Spread Divergence.
+    ICML 2020. https://arxiv.org/abs/1811.08968
+"""
+
+import gin
+import keras
+import tensorflow as tf
+
+__all__ = ['SpreadVAE', 'make_spread_vae', 'gaussian_kl']
+
+_TRAIN_SALT = 0
+_TEST_SALT = 1
+
+
+def gaussian_kl(mean, log_std):
+  """KL(N(mean, exp(log_std)^2) || N(0, I)) in closed form, summed over the last axis.
+
+  Args:
+    mean: float tensor `[batch, latent_dim]`.
+    log_std: float tensor `[batch, latent_dim]`.
+
+  Returns:
+    `[batch]` float tensor.
+  """
+  return 0.5 * tf.reduce_sum(
+      tf.square(mean) + tf.exp(2. * log_std) - 1. - 2. * log_std, axis=-1)
+
+
+def _own_rows(global_rows, local_batch):
+  """Rows of a global-batch tensor that belong to the current replica."""
+  replica_id = tf.distribute.get_replica_context().replica_id_in_sync_group
+  return global_rows[replica_id * local_batch:(replica_id + 1) * local_batch]
+
+
+class SpreadVAE(keras.Model):
+  """Delta-VAE (or, with `spread_data=False`, a standard VAE) with a custom `train_step`.
+
+  Inputs are images `[batch, height, width, channels]` in [0, 1] (or `(images, ...)` tuples).
+  Metrics (unscaled means over examples): `loss` (the objective), `elbo` (the spread ELBO at the
+  spread sample y; the plain ELBO for the baseline), `reconstruction` (E_q log K(y - g(z))) and
+  `kl`.
+  """
+
+  def __init__(self, encoder, decoder, spread, low_variance=False, spread_data=True, seed=0,
+               name='spread_vae', **kwargs):
+    """Builds the model.
+
+    Args:
+      encoder: Keras model mapping `[batch, *image_shape]` to `(mean, log_std)`, each
+        `[batch, latent_dim]`.
+      decoder: Keras model mapping `[batch, latent_dim]` to `[batch, *image_shape]`.
+      spread: spread kernel (`tf.Module` with `sample_spread(x, seed)` and `at(loc,
+        event_ndims)`), e.g. `spreadtf.GaussianSpread(0.5)`. For the baseline it is the
+        observation noise.
+      low_variance: score the reconstruction at the spread mean x instead of at y.
+      spread_data: False gives the standard VAE baseline (no spread of the data).
+      seed: integer seed of the in-step noise.
+      name: model name.
+      **kwargs: passed to `keras.Model`.
+    """
+    super().__init__(name=name, **kwargs)
+    self.encoder = encoder
+    self.decoder = decoder
+    self.spread = spread
+    self.low_variance = bool(low_variance)
+    self.spread_data = bool(spread_data)
+    self.seed = int(seed)
+    self.latent_dim = int(decoder.inputs[0].shape[-1])
+    self.image_shape = tuple(int(d) for d in decoder.outputs[0].shape[1:])
+    self._trackers = [keras.metrics.Mean(name=n) for n in ('loss', 'elbo', 'reconstruction',
+                                                           'kl')]
+
+  @property
+  def metrics(self):
+    return list(self._trackers)
+
+  def call(self, images, training=False):
+    """Reconstructs images through the posterior mean: g(E[z | images]).
+
+    Args:
+      images: `[batch, *image_shape]`.
+      training: BatchNorm mode.
+
+    Returns:
+      `[batch, *image_shape]` float32.
+    """
+    mean, _ = self.encoder(images, training=training)
+    return self.decode(mean, training=training)
+
+  def encode(self, images, training=False):
+    """Returns `(mean, log_std)` of q(z | images), each `[batch, latent_dim]` float32."""
+    mean, log_std = self.encoder(images, training=training)
+    return tf.cast(mean, tf.float32), tf.cast(log_std, tf.float32)
+
+  def decode(self, z, training=False):
+    """The deterministic generator g(z): `[batch, latent_dim]` -> `[batch, *image_shape]`."""
+    return tf.cast(self.decoder(z, training=training), tf.float32)
+
+  def sample(self, num, seed):
+    """Draws `num` samples x = g(z), z ~ N(0, I) (no noise is added).
+
+    Args:
+      num: number of samples (int or scalar int32 tensor).
+      seed: stateless seed, int32 `[2]`.
+
+    Returns:
+      `[num, *image_shape]` float32 images.
+    """
+    z = tf.random.stateless_normal([num, self.latent_dim], seed=seed)
+    return self.decode(z)
+
+  def per_example_terms(self, images, seed, training=False):
+    """Per-example objective and ELBO terms for one (local) batch.
+
+    Args:
+      images: `[batch, *image_shape]`.
+      seed: stateless seed, int32 `[2]`, shared by all replicas.
+      training: BatchNorm mode.
+
+    Returns:
+      Dict of `[batch]` float32 tensors: `loss`, `elbo`, `reconstruction`, `kl`.
+    """
+    x = tf.cast(images, self.spread.dtype)
+    num_replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    local_batch = tf.shape(x)[0]
+    spread_seed, z_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    if not self.spread_data:
+      y = x
+    elif num_replicas == 1:
+      y = self.spread.sample_spread(x, seed=spread_seed)
+    else:
+      x_all = tf.distribute.get_replica_context().all_gather(x, axis=0)
+      y = _own_rows(self.spread.sample_spread(x_all, seed=spread_seed), local_batch)
+    mean, log_std = self.encode(y, training=training)
+    eps = tf.random.stateless_normal([local_batch * num_replicas, self.latent_dim], seed=z_seed)
+    if num_replicas > 1:
+      eps = _own_rows(eps, local_batch)
+    g = self.decode(mean + tf.exp(log_std) * eps, training=training)
+    likelihood = self.spread.at(g, event_ndims=len(self.image_shape))
+    reconstruction = likelihood.log_prob(y)
+    objective = (likelihood.log_prob(x) if self.low_variance and self.spread_data
+                 else reconstruction)
+    kl = gaussian_kl(mean, log_std)
+    return {'loss': kl - objective, 'elbo': reconstruction - kl,
+            'reconstruction': reconstruction, 'kl': kl}
+
+  def _step_seed(self, salt):
+    step = tf.cast(self.optimizer.iterations, tf.int32)
+    return tf.random.experimental.stateless_fold_in(tf.constant([self.seed, salt], tf.int32), step)
+
+  def _update_metrics(self, terms):
+    for tracker in self._trackers:
+      tracker.update_state(terms[tracker.name])
+    return {tracker.name: tracker.result() for tracker in self._trackers}
+
+  def train_step(self, data):
+    """One optimizer step on a (per-replica) batch; returns the running metric means."""
+    images = data[0] if isinstance(data, (tuple, list)) else data
+    global_batch = tf.shape(images)[0] * tf.distribute.get_strategy().num_replicas_in_sync
+    with tf.GradientTape() as tape:
+      terms = self.per_example_terms(images, self._step_seed(_TRAIN_SALT), training=True)
+      loss = tf.nn.compute_average_loss(terms['loss'], global_batch_size=global_batch)
+      if self.losses:
+        loss += tf.nn.scale_regularization_loss(tf.add_n(self.losses))
+    variables = self.trainable_variables
+    gradients = tape.gradient(loss, variables)
+    self.optimizer.apply_gradients(zip(gradients, variables))
+    return self._update_metrics(terms)
+
+  def test_step(self, data):
+    """Held-out spread ELBO at the training spread (seeded by the current step)."""
+    images = data[0] if isinstance(data, (tuple, list)) else data
+    terms = self.per_example_terms(images, self._step_seed(_TEST_SALT), training=False)
+    return self._update_metrics(terms)
+
+
+@gin.configurable(module='spreadtf.models.spread_vae')
+def make_spread_vae(image_shape, latent_dim, encoder_fn, decoder_fn, spread_fn,
+                    low_variance=False, spread_data=True, seed=0, dtype_policy=None):
+  """Builds a `SpreadVAE` from network factories and a spread-kernel constructor.
+
+  Call inside `strategy.scope()`: everything built here may own variables (learned spreads too).
+
+  Args:
+    image_shape: `(height, width, channels)`.
+    latent_dim: size of z.
+    encoder_fn: `fn(image_shape=, latent_dim=, dtype_policy=) -> keras.Model`, e.g.
+      `mlp.make_encoder`.
+    decoder_fn: same signature, e.g. `celeba_conv.make_decoder`.
+    spread_fn: zero-argument callable returning the kernel, e.g. `GaussianSpread` with its scale
+      bound in gin.
+    low_variance: see `SpreadVAE`.
+    spread_data: see `SpreadVAE` (False: standard VAE baseline).
+    seed: integer seed of the in-step noise.
+    dtype_policy: None or a Keras dtype policy name such as `'mixed_bfloat16'` for the networks;
+      the spread noise, likelihood and KL stay float32.
+
+  Returns:
+    An unbuilt `SpreadVAE` (call it once on a batch to create its variables).
+  """
+  image_shape = tuple(image_shape)
+  encoder = encoder_fn(image_shape=image_shape, latent_dim=latent_dim, dtype_policy=dtype_policy)
+  decoder = decoder_fn(image_shape=image_shape, latent_dim=latent_dim, dtype_policy=dtype_policy)
+  return SpreadVAE(encoder, decoder, spread_fn(), low_variance=low_variance,
+                   spread_data=spread_data, seed=seed)

@@ -1,0 +1,156 @@
+"""The gin root of delta-VAE runs: `train(workdir, strategy, seed=...)`.
+
+It builds data (global batches), the model and the optimizer inside `strategy.scope()`, resumes
+from the latest checkpoint in `<workdir>/checkpoints`, runs `loop.train_loop`, and writes
+`operative_config.gin`, TensorBoard summaries (`<workdir>/tensorboard`), `metrics.json` and the
+generator SavedModel (`<workdir>/export`). Under multi-worker training every worker saves (the
+collectives need it), but only the chief writes into the workdir proper.
+"""
+
+import json
+import os
+import zlib
+
+from absl import logging
+import gin
+import keras
+import numpy as np
+import tensorflow as tf
+
+from spreadtf.export import generator
+from spreadtf.training import configurables  # pylint: disable=unused-import  (gin registration)
+from spreadtf.training import loop
+from spreadtf.training import strategy as strategy_lib
+from spreadtf.training import summaries
+
+__all__ = ['sub_seed', 'make_checkpoint', 'restore_latest', 'train']
+
+
+def sub_seed(seed, name):
+  """A named, deterministic 31-bit sub-seed of the run seed (e.g. 'data', 'model')."""
+  state = np.random.SeedSequence([seed, zlib.crc32(name.encode())]).generate_state(1)
+  return int(state[0] % (2 ** 31 - 1))
+
+
+def make_checkpoint(model, optimizer):
+  """`tf.train.Checkpoint` of the model, optimizer, spread kernel and step."""
+  return tf.train.Checkpoint(model=model, optimizer=optimizer, spread=model.spread,
+                             step=optimizer.iterations)
+
+
+def restore_latest(checkpoint, manager):
+  """Restores the latest checkpoint of `manager`, if any.
+
+  Returns:
+    The restored checkpoint path, or None when the directory holds none.
+
+  Raises:
+    RuntimeError: naming the path, when a checkpoint exists but cannot be read. Nothing is
+      deleted.
+  """
+  directory = manager.directory
+  try:
+    path = manager.latest_checkpoint or tf.train.latest_checkpoint(directory)
+  except (tf.errors.OpError, ValueError) as e:
+    raise RuntimeError(f'cannot read the checkpoint state in {directory!r}: {e}. Nothing was '
+                       'deleted; repair or move the directory, or use a new workdir.') from e
+  if path is None:
+    return None
+  try:
+    checkpoint.restore(path).assert_existing_objects_matched()
+  except (tf.errors.OpError, AssertionError, ValueError) as e:
+    raise RuntimeError(f'cannot restore checkpoint {path!r} (corrupt or from another model): '
+                       f'{type(e).__name__}: {e}. Nothing was deleted; move it aside or use a '
+                       'new workdir.') from e
+  return path
+
+
+def _write_text(path, text):
+  with tf.io.gfile.GFile(path, 'w') as f:
+    f.write(text)
+
+
+@gin.configurable(module='spreadtf.training.experiment')
+def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
+          model_fn=gin.REQUIRED, optimizer_fn=gin.REQUIRED, global_batch_size=100,
+          num_steps=1000, steps_per_epoch=100, eval_steps=10, checkpoints_to_keep=3,
+          num_samples=64, export=True, verbose=True):
+  """Trains a SpreadVAE (or the VAE baseline), resuming from `workdir` if it holds checkpoints.
+
+  Args:
+    workdir: output directory (created).
+    strategy: a `tf.distribute.Strategy` (None: the default strategy).
+    seed: the run's single integer seed; data, model noise and sample seeds derive from it.
+    data_fn: `fn(split, global_batch_size, seed) -> tf.data.Dataset` of image batches.
+    model_fn: `fn(seed=) -> SpreadVAE`, e.g. `spread_vae.make_spread_vae`.
+    optimizer_fn: zero-argument optimizer constructor, e.g. `keras.optimizers.Adam`.
+    global_batch_size: batch over all replicas.
+    num_steps: total optimizer steps.
+    steps_per_epoch: steps between evaluations, summaries, sample grids and checkpoints.
+    eval_steps: held-out batches per evaluation (0: none).
+    checkpoints_to_keep: `tf.train.CheckpointManager` max_to_keep.
+    num_samples: images in the sample grid (from fixed latent codes).
+    export: export the generator to `<workdir>/export` at the end.
+    verbose: show a progress bar.
+
+  Returns:
+    The metrics dict also written to `<workdir>/metrics.json`.
+  """
+  keras.utils.set_random_seed(seed)
+  strategy = strategy or tf.distribute.get_strategy()
+  chief = strategy_lib.is_chief(strategy)
+  outdir = workdir if chief else os.path.join(
+      workdir, '.worker_{}'.format(strategy_lib.task_id(strategy)[1]))
+  tf.io.gfile.makedirs(outdir)
+  logging.info('Run seed %d, %d replicas. Gin config:\n%s', seed,
+               strategy.num_replicas_in_sync, gin.config_str())
+
+  with strategy.scope():
+    model = model_fn(seed=sub_seed(seed, 'model'))
+    model(tf.zeros((1,) + model.image_shape), training=False)  # Creates the variables.
+    optimizer = optimizer_fn()
+    model.compile(optimizer=optimizer)
+    optimizer.build(model.trainable_variables)
+  checkpoint = make_checkpoint(model, optimizer)
+  manager = tf.train.CheckpointManager(checkpoint, os.path.join(outdir, 'checkpoints'),
+                                       max_to_keep=checkpoints_to_keep)
+  resumed = restore_latest(checkpoint, manager)
+  start_step = int(optimizer.iterations.numpy())
+  if resumed:
+    logging.info('resumed from step %d (%s)', start_step, resumed)
+
+  # A resumed run reshuffles from a seed folded with its start step instead of replaying the
+  # first batches again (the input position itself is not checkpointed).
+  data_seed = sub_seed(seed, f'data/{start_step}')
+  train_data = data_fn(split='train', global_batch_size=global_batch_size, seed=data_seed)
+  test_data = (data_fn(split='test', global_batch_size=global_batch_size, seed=data_seed)
+               if eval_steps else None)
+  if chief:
+    _write_text(os.path.join(workdir, 'operative_config.gin'), gin.operative_config_str())
+  writer = (tf.summary.create_file_writer(os.path.join(workdir, 'tensorboard')) if chief
+            else tf.summary.create_noop_writer())
+  sample_seed = tf.constant([sub_seed(seed, 'samples'), 0], tf.int32)
+
+  def on_epoch_end(step, train_logs, test_logs):
+    summaries.write_epoch_summaries(writer, step, train_logs, test_logs,
+                                    model.sample(num_samples, sample_seed))
+    manager.save(checkpoint_number=step)
+    logging.info('step %d: train %s test %s', step, train_logs, test_logs)
+
+  result = loop.train_loop(model, strategy, train_data, test_data, num_steps=num_steps,
+                           steps_per_epoch=steps_per_epoch, eval_steps=eval_steps,
+                           on_epoch_end=on_epoch_end, verbose=verbose and chief)
+  metrics = {
+      'train_elbo': result['train'].get('elbo'), 'test_elbo': result['test'].get('elbo'),
+      'train_loss': result['train'].get('loss'), 'steps': result['steps'],
+      'start_step': start_step, 'examples_per_second': result['examples_per_second'],
+      'global_batch_size': global_batch_size,
+      'num_replicas': strategy.num_replicas_in_sync}
+  if export:
+    generator.export_generator(model.decoder, os.path.join(outdir, 'export'))
+  if chief:
+    _write_text(os.path.join(workdir, 'metrics.json'), json.dumps(metrics, indent=2))
+    _write_text(os.path.join(workdir, 'operative_config.gin'), gin.operative_config_str())
+  else:
+    tf.io.gfile.rmtree(outdir)
+  return metrics

@@ -1,0 +1,56 @@
+"""`make_strategy(kind)`: the tf.distribute strategy a run uses, and who is the chief."""
+
+import tensorflow as tf
+
+__all__ = ['STRATEGY_KINDS', 'make_strategy', 'is_chief', 'task_id']
+
+STRATEGY_KINDS = ('auto', 'one_device', 'mirrored', 'multi_worker', 'tpu')
+
+
+def make_strategy(kind='auto', tpu=''):
+  """Builds a `tf.distribute.Strategy`.
+
+  Args:
+    kind: 'auto' (all local GPUs if there are several, else one device: GPU:0 or CPU:0),
+      'one_device', 'mirrored' (all local GPUs, or the CPU), 'multi_worker'
+      (`MultiWorkerMirroredStrategy`, configured by the `TF_CONFIG` environment variable) or
+      'tpu' (`TPUStrategy` through `TPUClusterResolver(tpu)`).
+    tpu: TPU name or address for 'tpu' ('' for a local TPU VM).
+
+  Returns:
+    The strategy.
+
+  Raises:
+    ValueError: for an unknown kind.
+  """
+  if kind not in STRATEGY_KINDS:
+    raise ValueError(f'strategy kind must be one of {STRATEGY_KINDS}, got {kind!r}.')
+  gpus = tf.config.list_logical_devices('GPU')
+  if kind == 'tpu':
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+    return tf.distribute.TPUStrategy(resolver)
+  if kind == 'multi_worker':
+    return tf.distribute.MultiWorkerMirroredStrategy()
+  if kind == 'mirrored' or (kind == 'auto' and len(gpus) > 1):
+    return tf.distribute.MirroredStrategy()
+  return tf.distribute.OneDeviceStrategy('/gpu:0' if gpus else '/cpu:0')
+
+
+def task_id(strategy):
+  """`(task_type, task_id)` of this process in a multi-worker cluster, `(None, 0)` otherwise."""
+  resolver = getattr(strategy, 'cluster_resolver', None)
+  if resolver is None or not resolver.cluster_spec().as_dict():
+    return None, 0
+  return resolver.task_type, resolver.task_id or 0
+
+
+def is_chief(strategy):
+  """True if this process writes the run's outputs (always, outside multi-worker training)."""
+  resolver = getattr(strategy, 'cluster_resolver', None)
+  kind, index = task_id(strategy)
+  if kind is None:
+    return True
+  has_chief = 'chief' in resolver.cluster_spec().as_dict()
+  return kind == 'chief' or (kind == 'worker' and index == 0 and not has_chief)
