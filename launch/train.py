@@ -1,0 +1,44 @@
+"""Trains a delta-VAE (or the VAE baseline) from gin files.
+
+  python launch/train.py --workdir=/tmp/run --gin_file=mnist/delta_vae_gaussian.gin \
+      --gin_bindings=train.seed=0
+  # seconds-long smoke run on fake data:
+  python launch/train.py --workdir=/tmp/smoke --gin_file=celeba/delta_vae_gaussian.gin \
+      --gin_file=smoke.gin --gin_bindings=train.seed=0
+
+Re-running on the same workdir resumes from its latest checkpoint.
+"""
+
+import os
+
+from absl import app
+from absl import flags
+from absl import logging
+import gin
+
+from spreadtf import training
+
+_GIN_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'gin')
+
+flags.DEFINE_string('workdir', None, 'Checkpoints, logs, operative config, exports.')
+flags.DEFINE_multi_string('gin_file', [], 'Gin files, relative to the repo gin/ directory.')
+flags.DEFINE_multi_string('gin_bindings', [], 'Extra gin bindings, applied last.')
+flags.DEFINE_enum('strategy', 'auto', training.strategy.STRATEGY_KINDS,
+                  'tf.distribute strategy.')
+flags.DEFINE_string('tpu', '', 'TPU name or address for --strategy=tpu.')
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+  del argv
+  gin.add_config_file_search_path(_GIN_DIR)
+  gin.parse_config_files_and_bindings(FLAGS.gin_file, FLAGS.gin_bindings, skip_unknown=False)
+  logging.info('Gin config:\n%s', gin.config_str())
+  strategy = training.make_strategy(FLAGS.strategy, tpu=FLAGS.tpu)
+  metrics = training.train(workdir=FLAGS.workdir, strategy=strategy)
+  logging.info('Metrics: %s', metrics)
+
+
+if __name__ == '__main__':
+  flags.mark_flag_as_required('workdir')
+  app.run(main)
