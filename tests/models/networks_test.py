@@ -1,0 +1,51 @@
+"""Shape tests of the MLP and the paper's CelebA conv encoder/decoder (tiny widths)."""
+
+from absl.testing import parameterized
+import gin
+import tensorflow as tf
+
+from spreadtf.models import celeba_conv
+from spreadtf.models import mlp
+
+
+class NetworksTest(tf.test.TestCase, parameterized.TestCase):
+
+  def setUp(self):
+    super().setUp()
+    gin.clear_config()
+    self.addCleanup(gin.clear_config)
+
+  @parameterized.named_parameters(
+      ('mlp', mlp, (28, 28, 1), dict(hidden_units=(8,)), dict(hidden_units=(8,))),
+      ('conv', celeba_conv, (64, 64, 3), dict(filters=(4, 4, 4, 4)),
+       dict(filters=(4, 4, 4, 4), dense_filters=4)),
+      ('conv_small_image', celeba_conv, (16, 16, 3), dict(filters=(4, 4)),
+       dict(filters=(4, 4), dense_filters=4)))
+  def test_shapes(self, nets, image_shape, encoder_config, decoder_config):
+    encoder = nets.make_encoder(image_shape, latent_dim=5, **encoder_config)
+    decoder = nets.make_decoder(image_shape, latent_dim=5, **decoder_config)
+    mean, log_std = encoder(tf.zeros((2,) + image_shape))
+    self.assertEqual(mean.shape, [2, 5])
+    self.assertEqual(log_std.shape, [2, 5])
+    images = decoder(mean)
+    self.assertEqual(images.shape, (2,) + image_shape)
+    self.assertAllInRange(images, 0., 1.)
+
+  def test_conv_paper_widths(self):
+    encoder = celeba_conv.make_encoder((64, 64, 3), latent_dim=100)
+    decoder = celeba_conv.make_decoder((64, 64, 3), latent_dim=100)
+    self.assertEqual(encoder.get_layer('conv_3').output.shape, (None, 4, 4, 1024))
+    self.assertEqual(decoder.get_layer('dense').output.shape, (None, 4 * 4 * 1024))
+    self.assertEqual(decoder.get_layer('deconv_3').output.shape, (None, 64, 64, 64))
+
+  def test_mixed_precision_policy(self):
+    decoder = mlp.make_decoder((28, 28, 1), 3, hidden_units=(8,), dtype_policy='mixed_bfloat16')
+    self.assertEqual(decoder(tf.zeros([1, 3])).dtype, tf.bfloat16)
+
+  def test_conv_decoder_rejects_indivisible_size(self):
+    with self.assertRaisesRegex(ValueError, 'divisible by 16'):
+      celeba_conv.make_decoder((60, 60, 3), latent_dim=5)
+
+
+if __name__ == '__main__':
+  tf.test.main()
