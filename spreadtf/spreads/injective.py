@@ -93,9 +93,10 @@ class InjectiveSpread(tf.Module):
     paper's / code's choice), not the norm of the convolution operator. Every output pixel is
     W_r^T applied to a k*k*C_in patch, and every input pixel appears in at most k*k patches, so
     ||A_l|| <= sqrt(k * k) ||W_r|| = k ||W_r|| (up to 3c for 3x3 kernels); random kernels are
-    typically in between (about 1.2c-2c).
+    typically in between (measured 1.2c-2.2c for the
+    default 3 -> 32 -> 32 -> 3 stack).
   So with c = 0.1, three 3x3 layers: Lip(g) <= (3 * 0.1)^3 = 0.027 < 1. In general the guarantee
-  is Lip(g) <= (k c)^L, which is < 1 iff c < 1 / k for L = 1; with `operator_bound=True` each
+  is Lip(g) <= (k c)^L, which is < 1 whenever c < 1 / k; with `operator_bound=True` each
   convolution is instead normalised to c / k, so ||A_l|| <= c and Lip(g) <= c^L < 1 for any c in
   (0, 1) (at the price of smaller layers than the code's).
   Caveat: power iteration approaches the spectral norm from below (u^T W v <= ||W|| for unit u, v),

@@ -1,5 +1,6 @@
 """Tests for spreadtf.spreads.injective."""
 
+from absl import flags
 from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
@@ -10,6 +11,11 @@ from spreadtf.spreads import kernels
 from spreadtf.spreads import lowrank
 
 tfd = tfp.distributions
+
+# absltest's `create_tempdir` reads --test_tmpdir; under pytest mark the flags parsed (as the
+# conftest.py of tests/models does; tests/spreads has no conftest.py of its own yet).
+if not flags.FLAGS.is_parsed():
+  flags.FLAGS.mark_as_parsed()
 
 _IMAGE = [6, 6, 3]
 _VECTOR = [10]
@@ -154,6 +160,19 @@ class InjectiveSpreadTest(tf.test.TestCase, parameterized.TestCase):
     expected = log_prob(loc, y)
     for jit in (False, True):
       self.assertAllClose(expected, tf.function(log_prob, jit_compile=jit)(loc, y), rtol=1e-5)
+
+  def test_checkpoint_round_trip_restores_weights_and_power_state(self):
+    kernel = _make_kernel()
+    x = tf.random.stateless_normal([2] + _IMAGE, seed=[9, 9])
+    kernel.kernels[1].assign(2. * kernel.kernels[1] + 0.01)
+    expected = kernel.transform(x)  # Also moves the power-iteration state.
+    path = tf.train.Checkpoint(spread=kernel).write(self.create_tempdir().full_path + '/ckpt')
+    restored = _make_kernel(seed=5)
+    tf.train.Checkpoint(spread=restored).read(path).assert_consumed()
+    for a, b in zip(kernel.variables, restored.variables):
+      self.assertAllEqual(a, b)
+    self.assertAllClose(kernel.transform(x, update=False), restored.transform(x, update=False))
+    self.assertAllClose(expected, restored.transform(x), atol=1e-5)
 
   def test_seeds_are_reproducible(self):
     a, b, c = _make_kernel(seed=3), _make_kernel(seed=3), _make_kernel(seed=4)
