@@ -305,7 +305,10 @@ class LowRankGaussianSpread(kernels.SpreadKernel):
         loc=self._flatten_event(loc, event_ndims),
         cov_diag_factor=tf.fill([self._event_size], tf.square(scale)),
         cov_perturb_factor=self.factor(),
-        validate_args=self._validate_args,
+        # Not forwarded: TFP would then assert positive definiteness through a dense O(D^3)
+        # Cholesky. s^2 I + L L^T is positive definite by construction once s > 0, which
+        # `_checked_scale` asserts when `validate_args` is set.
+        validate_args=False,
         name='LowRankGaussianSpreadNoise')
     if event_ndims == 1:
       return mvn

@@ -163,8 +163,10 @@ class LowRankGaussianSpreadTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllClose(tf.linalg.diag_part(cov), kernel.variance(), rtol=1e-6)
 
   def test_full_size_celeba_event_is_cheap(self):
-    # D = 12288: a dense covariance would be 600 MB; the Woodbury path needs O(D R) memory.
-    kernel = lowrank.LowRankGaussianSpread(0.5, rank=10, event_size=64 * 64 * 3, seed=0)
+    # D = 12288: a dense covariance would be 600 MB (and validate_args must not trigger TFP's
+    # dense O(D^3) positive-definiteness check); the Woodbury path needs O(D R) memory.
+    kernel = lowrank.LowRankGaussianSpread(0.5, rank=10, event_size=64 * 64 * 3, seed=0,
+                                           validate_args=True)
     loc = tf.zeros([2, 64, 64, 3])
     y = kernel.sample_spread(loc, seed=[1, 2])
     log_prob = kernel.at(loc, event_ndims=3).log_prob(y)
