@@ -179,8 +179,21 @@ class InjectiveSpreadTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllEqual(a.kernels[1], b.kernels[1])
     self.assertNotAllClose(a.kernels[1], c.kernels[1])
 
-  def test_is_valid_spread(self):
-    self.assertTrue(_make_kernel().is_valid_spread)
+  @parameterized.named_parameters(
+      dict(testcase_name='code_defaults', event=_IMAGE, lipschitz=0.1, operator_bound=False,
+           valid=True),
+      dict(testcase_name='conv_3c_above_one', event=_IMAGE, lipschitz=0.5, operator_bound=False,
+           valid=False),
+      dict(testcase_name='conv_operator_bound', event=_IMAGE, lipschitz=0.5, operator_bound=True,
+           valid=True),
+      dict(testcase_name='dense', event=_VECTOR, lipschitz=0.9, operator_bound=False, valid=True),
+  )
+  def test_is_valid_spread_only_when_lipschitz_is_guaranteed(self, event, lipschitz,
+                                                             operator_bound, valid):
+    kernel = _make_kernel(event, lipschitz=lipschitz, operator_bound=operator_bound)
+    self.assertEqual(valid, kernel.is_valid_spread)
+    if valid:
+      self.assertLess(kernel.lipschitz_upper_bound(), 1.)
 
   def test_invalid_arguments_raise(self):
     for lipschitz in (0., 1., 1.5, -0.1):
