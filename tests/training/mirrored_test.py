@@ -1,0 +1,99 @@
+"""MirroredStrategy over two logical CPUs gives the one-device loss and weights.
+
+Logical devices must be configured before TensorFlow initialises, so the comparison runs in a
+fresh Python process (a test file may share its process with others under pytest).
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+from absl.testing import parameterized
+import gin
+import tensorflow as tf
+
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+_SCRIPT = textwrap.dedent('''
+    import functools, json, sys
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices('CPU')[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras
+    import numpy as np
+    from spreadtf.data import fake
+    from spreadtf.models import mlp, spread_vae
+    from spreadtf.spreads import kernels
+    from spreadtf.training import loop
+
+    LOW_VARIANCE = sys.argv[1] == 'low_variance'
+    SHAPE = (8, 8, 1)
+
+    def build(strategy, weights=None):
+      with strategy.scope():
+        keras.utils.set_random_seed(0)
+        model = spread_vae.make_spread_vae(
+            SHAPE, 3, functools.partial(mlp.make_encoder, hidden_units=(16,)),
+            functools.partial(mlp.make_decoder, hidden_units=(16,)),
+            lambda: kernels.LaplaceSpread(0.2), low_variance=LOW_VARIANCE, seed=5)
+        model(tf.zeros((1,) + SHAPE))
+        optimizer = keras.optimizers.SGD(0.05)  # Not Adam: it would hide a gradient scale.
+        model.compile(optimizer=optimizer)
+        optimizer.build(model.trainable_variables)
+      if weights is not None:
+        model.set_weights(weights)
+      return model
+
+    dataset = tf.data.Dataset.from_tensor_slices(fake.make_images(8, SHAPE)).batch(8).repeat()
+
+    def run(strategy, weights):
+      model = build(strategy, weights)
+      step = loop.make_step_fn(strategy, model.train_step)
+      iterator = iter(strategy.experimental_distribute_dataset(dataset))
+      losses = []
+      for _ in range(3):
+        step(iterator)
+        losses.append(loop.read_metrics(model)['loss'])
+      return losses, [np.asarray(w) for w in model.get_weights()]
+
+    initial = build(tf.distribute.get_strategy()).get_weights()
+    one_losses, one_weights = run(tf.distribute.OneDeviceStrategy('/cpu:0'), initial)
+    mirrored = tf.distribute.MirroredStrategy(['/cpu:0', '/cpu:1'])
+    two_losses, two_weights = run(mirrored, initial)
+    print(json.dumps({
+        'replicas': mirrored.num_replicas_in_sync,
+        'one_losses': one_losses, 'two_losses': two_losses,
+        'weight_change': max(float(np.abs(a - b).max()) for a, b in zip(one_weights, initial)),
+        'weight_diff': max(float(np.abs(a - b).max()) for a, b in zip(one_weights, two_weights)),
+    }))
+''')
+
+
+class MirroredTest(tf.test.TestCase, parameterized.TestCase):
+
+  def setUp(self):
+    super().setUp()
+    gin.clear_config()
+    self.addCleanup(gin.clear_config)
+
+  @parameterized.named_parameters(('spread', 'spread'), ('low_variance', 'low_variance'))
+  def test_two_replicas_match_one_device(self, objective):
+    script = os.path.join(self.create_tempdir().full_path, 'mirrored.py')
+    with open(script, 'w') as f:
+      f.write(_SCRIPT)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3',
+               PYTHONPATH=os.pathsep.join([_REPO, os.environ.get('PYTHONPATH', '')]))
+    out = subprocess.run([sys.executable, script, objective], capture_output=True, text=True,
+                         env=env, timeout=300, check=False)
+    self.assertEqual(out.returncode, 0, out.stderr[-3000:])
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    self.assertEqual(result['replicas'], 2)
+    self.assertGreater(result['weight_change'], 1e-4)  # The steps did move the weights.
+    self.assertAllClose(result['one_losses'], result['two_losses'], rtol=1e-5, atol=1e-5)
+    self.assertLess(result['weight_diff'], 1e-5)
+
+
+if __name__ == '__main__':
+  tf.test.main()
