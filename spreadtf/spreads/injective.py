@@ -428,6 +428,20 @@ class InjectiveSpread(tf.Module):
                        f'{event_ndims!r}.')
     return self._base_kernel.at(self.transform(loc), event_ndims=event_ndims)
 
+  def spread_mean(self, x):
+    """E[y | x] = f(x) for a zero-mean base kernel: where `low_variance` scores the decoder.
+
+    The paper's code evaluates the low-variance reconstruction term as
+    log N(f(x) | f(g(z)), s^2 I), i.e. at the spread mean f(x), not at x.
+
+    Args:
+      x: float tensor `[batch..., event...]` ending with `event_shape`.
+
+    Returns:
+      f(x), the shape of `x` (same power-iteration update rule as `transform`).
+    """
+    return self.transform(x)
+
   def sample_spread(self, x, seed=None):
     """Spreads data: y = f(x) + eps, eps ~ K (the base kernel), one draw per element.
 

@@ -60,6 +60,11 @@ class InjectiveSpreadTest(tf.test.TestCase, parameterized.TestCase):
     base = kernel.base_kernel
     self.assertAllClose(base.sample_spread(kernel.transform(x), seed=[5, 6]),
                         kernel.sample_spread(x, seed=[5, 6]))
+    self.assertAllClose(kernel.transform(x), kernel.spread_mean(x))
+    # Monte Carlo: the spread samples average to f(x) (s = 0.5, n = 2000: 5 standard errors).
+    draws = kernel.sample_spread(tf.broadcast_to(x[0], [2000] + _IMAGE), seed=[5, 7])
+    self.assertAllClose(kernel.spread_mean(x[:1])[0], tf.reduce_mean(draws, axis=0),
+                        atol=5 * 0.5 / np.sqrt(2000))
 
   @parameterized.named_parameters(
       dict(testcase_name='conv_code_norm', event=_IMAGE, operator_bound=False),

@@ -70,6 +70,7 @@ class LowRankGaussianSpreadTest(tf.test.TestCase, parameterized.TestCase):
                               + expected**2) / n)
     self.assertAllLessEqual(np.abs(np.cov(noise, rowvar=False) - expected) / standard_error, 5.)
     self.assertAllLessEqual(np.abs(noise.mean(axis=0)) / np.sqrt(np.diag(expected) / n), 5.)
+    self.assertAllEqual(x, kernel.spread_mean(x))
 
   @parameterized.named_parameters(
       dict(testcase_name='rank1', rank=1), dict(testcase_name='rank2', rank=2),
