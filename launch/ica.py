@@ -1,0 +1,38 @@
+r"""Runs deterministic ICA with spread EM, standard EM and FastICA, configured by gin.
+
+  python launch/ica.py --gin_file=ica/demo.gin --workdir=runs/demo \
+      --gin_bindings='run.num_iterations = 100'
+
+Writes operative_config.gin, metrics.json, TensorBoard scalars and error_vs_iteration.png into
+--workdir (see spreadtf/ica/experiment.py) and prints the final table.
+"""
+
+import os
+
+from absl import app
+from absl import flags
+from absl import logging
+import gin
+
+from spreadtf.ica import experiment
+
+_GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'gin')
+
+flags.DEFINE_string('workdir', None, 'Output directory: metrics, plots, TensorBoard, config.')
+flags.DEFINE_multi_string('gin_file', [], 'Gin files, relative to the repo gin/ directory.')
+flags.DEFINE_multi_string('gin_bindings', [], 'Extra gin bindings, applied last.')
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+  del argv
+  gin.add_config_file_search_path(_GIN_DIR)
+  gin.parse_config_files_and_bindings(FLAGS.gin_file, FLAGS.gin_bindings, skip_unknown=False)
+  logging.info('Gin config:\n%s', gin.config_str())
+  results = experiment.run(workdir=FLAGS.workdir)
+  print(experiment.format_table(results))
+
+
+if __name__ == '__main__':
+  flags.mark_flag_as_required('workdir')
+  app.run(main)

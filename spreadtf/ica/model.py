@@ -1,0 +1,108 @@
+"""The linear ICA model x = A z (+ gamma noise): sources, input checks and the spread level.
+
+Shapes: the mixing matrix A is `[x_dim, z_dim]` (observed by latent), data x are
+`[num_points, x_dim]`, sources z are `[num_points, z_dim]`.
+
+#### References
+
+[1] Mingtian Zhang, Peter Hayes, Tom Bird, Raza Habib, David Barber. Spread Divergence.
+    ICML 2020, section 5.2.1 (deterministic ICA). https://arxiv.org/abs/1811.08968
+"""
+
+import math
+
+import gin
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+tfd = tfp.distributions
+
+__all__ = ['laplace_source', 'heuristic_spread_scale', 'check_source', 'check_inputs']
+
+
+@gin.configurable(module='spreadtf.ica.model')
+def laplace_source(dtype=tf.float32, scale=1. / math.sqrt(2.)):
+  """The paper's source prior: zero-mean Laplace, unit variance for the default scale b=1/sqrt(2).
+
+  Args:
+    dtype: float dtype of the distribution's parameters.
+    scale: the Laplace scale b (variance 2 b^2).
+
+  Returns:
+    A scalar `tfd.Laplace` (`batch_shape=[]`, `event_shape=[]`), used i.i.d. for every source.
+  """
+  return tfd.Laplace(loc=tf.constant(0., dtype), scale=tf.constant(scale, dtype))
+
+
+def heuristic_spread_scale(mixing):
+  """The paper's spread level sigma = max(1e-3, 2.5 sqrt(mean(A A^T))) for the current estimate.
+
+  mean(A A^T) over all entries equals ||A^T 1||^2 / x_dim^2 >= 0, so the root is always real.
+
+  Args:
+    mixing: float tensor `[x_dim, z_dim]`, the current estimate of A.
+
+  Returns:
+    A scalar tensor of `mixing.dtype`.
+  """
+  mean = tf.reduce_mean(tf.matmul(mixing, mixing, transpose_b=True))
+  return tf.maximum(tf.constant(1e-3, mixing.dtype), 2.5 * tf.sqrt(tf.maximum(mean, 0.)))
+
+
+def check_source(source):
+  """Checks the source prior is a scalar TFP distribution with `log_prob`.
+
+  Args:
+    source: a `tfd.Distribution` with `batch_shape=[]` and `event_shape=[]`; it is applied
+      independently to every latent coordinate.
+
+  Raises:
+    ValueError: if `source` has no `log_prob` or is not scalar.
+  """
+  if not callable(getattr(source, 'log_prob', None)):
+    raise ValueError(f'the source prior must have a `log_prob` method, got {source!r}.')
+  for what in ('batch_shape', 'event_shape'):
+    shape = getattr(source, what, None)
+    if shape is not None and tf.TensorShape(shape).rank not in (0, None):
+      raise ValueError(f'the source prior must be scalar (i.i.d. over sources); it has '
+                       f'{what} {shape}.')
+
+
+def check_inputs(x, mixing, gamma, max_condition=1e8):
+  """Validates an ICA problem before any EM iteration runs.
+
+  Args:
+    x: data `[num_points, x_dim]` (array or tensor).
+    mixing: initial mixing matrix `[x_dim, z_dim]`.
+    gamma: observation-noise standard deviation of the model, >= 0.
+    max_condition: largest accepted condition number of the initial mixing matrix.
+
+  Raises:
+    ValueError: naming the problem: wrong ranks or sizes, NaN/inf in the data, fewer observed
+      than latent dimensions (X < Z), a singular (rank-deficient or ill-conditioned) initial
+      mixing matrix, or a negative gamma.
+  """
+  x = np.asarray(x)
+  mixing = np.asarray(mixing)
+  if x.ndim != 2 or mixing.ndim != 2:
+    raise ValueError(f'data must be [num_points, x_dim] and the mixing matrix [x_dim, z_dim]; '
+                     f'got shapes {x.shape} and {mixing.shape}.')
+  if not np.all(np.isfinite(x)):
+    raise ValueError(f'data contain {int(np.sum(~np.isfinite(x)))} NaN or inf values.')
+  x_dim, z_dim = mixing.shape
+  if x.shape[1] != x_dim:
+    raise ValueError(f'data have {x.shape[1]} observed dimensions but the mixing matrix has '
+                     f'{x_dim} rows.')
+  if x_dim < z_dim:
+    raise ValueError(f'X < Z: {x_dim} observed dimensions cannot identify {z_dim} sources; '
+                     'the posterior mean needs A^T A invertible, which requires X >= Z.')
+  if not np.all(np.isfinite(mixing)):
+    raise ValueError('the initial mixing matrix contains NaN or inf values.')
+  condition = np.linalg.cond(mixing)
+  if not np.isfinite(condition) or condition > max_condition:
+    raise ValueError(f'the initial mixing matrix is singular (condition number {condition:.3g} '
+                     f'> {max_condition:.0e}); A^T A must be invertible.')
+  if not np.isfinite(gamma) or gamma < 0:
+    raise ValueError(f'gamma (the observation-noise standard deviation) must be >= 0, '
+                     f'got {gamma}.')
