@@ -2,8 +2,14 @@
 
 import os
 
+from absl import flags
+
 # Quieter TensorFlow C++ logs in test output (set before TensorFlow is imported).
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+# absltest's `create_tempdir` reads --test_tmpdir: mark absl flags parsed under pytest.
+if not flags.FLAGS.is_parsed():
+  flags.FLAGS.mark_as_parsed()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -8,15 +8,18 @@ from spreadtf.spreads.divergence import spread_f_divergence
 from spreadtf.spreads.divergence import spread_kl
 from spreadtf.spreads.divergence import squared_hellinger
 from spreadtf.spreads.divergence import total_variation
+from spreadtf.spreads.injective import InjectiveSpread
 from spreadtf.spreads.kernels import GaussianSpread
 from spreadtf.spreads.kernels import LaplaceSpread
 from spreadtf.spreads.kernels import SpreadKernel
+from spreadtf.spreads.lowrank import LowRankGaussianSpread
 from spreadtf.spreads.spreading import Pushforward
 from spreadtf.spreads.spreading import spread
 from spreadtf.spreads.spreading import SpreadDistribution
 
 __all__ = [
-    'DivergenceEstimate', 'GaussianSpread', 'LaplaceSpread', 'Pushforward', 'SpreadDistribution',
+    'DivergenceEstimate', 'GaussianSpread', 'InjectiveSpread', 'LaplaceSpread',
+    'LowRankGaussianSpread', 'Pushforward', 'SpreadDistribution',
     'SpreadKernel', 'jensen_shannon', 'kl_forward', 'kl_reverse', 'spread', 'spread_f_divergence',
     'spread_kl', 'squared_hellinger', 'total_variation',
 ]

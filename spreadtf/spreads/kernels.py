@@ -206,6 +206,20 @@ class SpreadKernel(tf.Module):
     x = self._checked_loc(x, x.shape.rank if x.shape.rank is not None else 0, name='x')
     return x + self.noise(tf.shape(x), seed=seed)
 
+  def spread_mean(self, x):
+    """E[y | x]: the centre of the spread around `x` (x itself for a stationary kernel).
+
+    The paper's lower-variance objective scores the decoder at the spread mean of the data instead
+    of at a noisy sample; kernels that transform x first (`InjectiveSpread`: f(x)) override this.
+
+    Args:
+      x: float tensor `[batch..., event...]`.
+
+    Returns:
+      A tensor with the shape of `x`.
+    """
+    return tf.convert_to_tensor(convert_floating(x, 'x', dtype=self.dtype))
+
   def characteristic_function(self, omega, event_ndims=0):
     """E[exp(i omega . eps)] for eps ~ K (real, because K is symmetric).
 

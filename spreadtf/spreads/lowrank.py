@@ -360,17 +360,6 @@ class LowRankGaussianSpread(kernels.SpreadKernel):
     self._event_shape_of(x, event_ndims, 'x')
     return x + self.noise(tf.shape(x), seed=seed)
 
-  def spread_mean(self, x):
-    """E[y | x] = x: the point where the paper's `low_variance` objective scores the decoder.
-
-    Args:
-      x: float tensor `[batch..., event...]`.
-
-    Returns:
-      x, as a tensor of the kernel's dtype.
-    """
-    return tf.convert_to_tensor(kernels.convert_floating(x, 'x', dtype=self.dtype))
-
   def characteristic_function(self, omega, event_ndims=1):
     """phi(w) = E[exp(i w . eps)] = exp(-1/2 (s^2 |w|^2 + |L^T w|^2)) > 0.
 

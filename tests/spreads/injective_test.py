@@ -1,6 +1,5 @@
 """Tests for spreadtf.spreads.injective."""
 
-from absl import flags
 from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
@@ -11,11 +10,6 @@ from spreadtf.spreads import kernels
 from spreadtf.spreads import lowrank
 
 tfd = tfp.distributions
-
-# absltest's `create_tempdir` reads --test_tmpdir; under pytest mark the flags parsed (as the
-# conftest.py of tests/models does; tests/spreads has no conftest.py of its own yet).
-if not flags.FLAGS.is_parsed():
-  flags.FLAGS.mark_as_parsed()
 
 _IMAGE = [6, 6, 3]
 _VECTOR = [10]
