@@ -1,0 +1,90 @@
+"""Every shipped delta-VAE gin file parses, and every experiment runs 2 steps with smoke.gin."""
+
+import glob
+import os
+
+from absl.testing import parameterized
+import gin
+import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from spreadtf.training import experiment
+
+_GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), 'gin')
+
+
+def _relative(pattern):
+  return sorted(os.path.relpath(p, _GIN_DIR) for p in glob.glob(os.path.join(_GIN_DIR, pattern)))
+
+
+_EXPERIMENTS = _relative('mnist/*.gin') + _relative('celeba/*.gin')
+_LAYERS = _relative('data/*.gin') + _relative('model/*.gin') + _relative('spread/*.gin')
+
+
+def _name(path):
+  return path[:-len('.gin')].replace('/', '_')
+
+
+class GinConfigsTest(tf.test.TestCase, parameterized.TestCase):
+
+  def setUp(self):
+    super().setUp()
+    gin.clear_config()
+    self.addCleanup(gin.clear_config)
+    gin.add_config_file_search_path(_GIN_DIR)
+
+  def _train(self, files, bindings=()):
+    gin.parse_config_files_and_bindings(files, ['train.seed = 0'] + list(bindings),
+                                        skip_unknown=False)
+    with tfds.testing.mock_data(num_examples=8):  # Never a real download.
+      return experiment.train(workdir=self.create_tempdir().full_path, verbose=False)
+
+  @parameterized.named_parameters((_name(p), p) for p in _EXPERIMENTS)
+  def test_experiment_runs_two_smoke_steps(self, path):
+    metrics = self._train([path, 'smoke.gin'])
+    self.assertEqual(metrics['steps'], 2)
+    self.assertTrue(np.isfinite(metrics['train_elbo']))
+    self.assertTrue(np.isfinite(metrics['test_elbo']))
+
+  @parameterized.named_parameters(('mnist', 'mnist/delta_vae_gaussian.gin'),
+                                  ('celeba', 'celeba/delta_vae_gaussian.gin'))
+  def test_tfds_data_layer_runs_under_mock_data(self, path):
+    metrics = self._train([path, 'smoke.gin'], ['train.data_fn = @tfds.make_tfds_dataset'])
+    self.assertEqual(metrics['steps'], 2)
+    self.assertTrue(np.isfinite(metrics['train_elbo']))
+
+  @parameterized.named_parameters((_name(p), p) for p in _LAYERS)
+  def test_layer_parses_on_an_experiment(self, path):
+    gin.parse_config_files_and_bindings(['celeba/delta_vae_gaussian.gin', path],
+                                        ['train.seed = 0', "DATA_DIR = '/data'"],
+                                        skip_unknown=False)
+
+  def test_celeba_folder_layer_runs_on_a_small_folder(self):
+    folder = self.create_tempdir('img_align_celeba').full_path
+    for i in range(6):
+      pixels = tf.constant(np.random.RandomState(i).randint(0, 256, (218, 178, 3), np.uint8))
+      tf.io.write_file(os.path.join(folder, f'{i:06d}.jpg'), tf.io.encode_jpeg(pixels))
+    metrics = self._train(
+        ['celeba/delta_vae_gaussian.gin', 'data/celeba_folder.gin', 'smoke.gin'],
+        [f"DATA_DIR = '{folder}'", 'train.data_fn = @folder.make_folder_dataset',
+         'folder.make_folder_dataset.num_test = 2', 'train.global_batch_size = 2'])
+    self.assertEqual(metrics['steps'], 2)
+    self.assertTrue(np.isfinite(metrics['train_elbo']))
+
+  def test_all_files_are_covered(self):
+    everything = set(_relative('**/*.gin')) | set(_relative('*.gin'))
+    mine = {p for p in everything if p.split('/')[0] in ('mnist', 'celeba', 'data', 'model',
+                                                         'spread') or '/' not in p}
+    self.assertContainsSubset({'base.gin', 'smoke.gin'}, mine)
+    self.assertEmpty(mine - set(_EXPERIMENTS) - set(_LAYERS) - {'base.gin', 'smoke.gin'})
+
+  def test_unknown_binding_is_an_error(self):
+    with self.assertRaisesRegex(ValueError, 'stepz'):
+      gin.parse_config_files_and_bindings(['mnist/vae_baseline.gin'], ['train.num_stepz = 2'],
+                                          skip_unknown=False)
+
+
+if __name__ == '__main__':
+  tf.test.main()
