@@ -1,0 +1,104 @@
+r"""Sweeps one gin macro over values and seeds, then writes results.csv and the paper-style plot.
+
+  python launch/sweep.py --gin_file=ica/fig1a.gin --workdir=runs/fig1a
+  python launch/sweep.py --gin_file=ica/fig1b.gin --workdir=runs/fig1b --seeds=0,1 \
+      --gin_bindings='run.num_iterations = 200'
+
+The gin files name the swept macro and its grid (SWEEP_PARAMETER, SWEEP_VALUES, SWEEP_SEEDS);
+--values and --seeds override the grid. Each point runs spreadtf.ica.experiment.run into
+<workdir>/<PARAMETER>=<value>/seed=<seed>/ (a point whose metrics.json exists is reused), then
+<workdir>/results.csv and <workdir>/error_vs_<parameter>.png (mean +- standard error over seeds).
+"""
+
+import csv
+import json
+import os
+
+from absl import app
+from absl import flags
+from absl import logging
+import gin
+from matplotlib import figure
+import numpy as np
+
+from spreadtf.ica import experiment
+
+_GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'gin')
+_FIELDS = ('relative_error', 'relative_error_rescaled', 'amari_distance', 'wall_s', 'iterations')
+
+flags.DEFINE_string('workdir', None, 'Sweep directory: one sub-directory per run, csv, plot.')
+flags.DEFINE_multi_string('gin_file', [], 'Gin files, relative to the repo gin/ directory.')
+flags.DEFINE_multi_string('gin_bindings', [], 'Extra gin bindings for every run.')
+flags.DEFINE_list('values', None, 'Override SWEEP_VALUES (gin literals).')
+flags.DEFINE_list('seeds', None, 'Override SWEEP_SEEDS (ints).')
+FLAGS = flags.FLAGS
+
+
+def _parse(extra=()):
+  gin.clear_config()
+  gin.parse_config_files_and_bindings(FLAGS.gin_file, list(FLAGS.gin_bindings) + list(extra),
+                                      skip_unknown=False)
+
+
+def _plot(path, parameter, rows):
+  fig = figure.Figure(figsize=(6., 4.))
+  ax = fig.add_subplot()
+  for method in experiment.METHODS:
+    points = {}
+    for row in rows:
+      if row['method'] == method:
+        points.setdefault(float(row['value']), []).append(row['relative_error'])
+    if not points:
+      continue
+    values = sorted(points)
+    means = np.array([np.mean(points[v]) for v in values])
+    errors = np.array([np.std(points[v], ddof=1) / np.sqrt(len(points[v]))
+                       if len(points[v]) > 1 else 0. for v in values])
+    line, = ax.plot(values, means, marker='o', label=method.replace('_', ' '))
+    ax.fill_between(values, means - errors, means + errors, color=line.get_color(), alpha=0.25)
+  values = sorted({float(row['value']) for row in rows})
+  if min(values) > 0 and max(values) >= 10. * min(values):
+    ax.set_xscale('log')
+  elif min(values) == 0 and len(values) > 2:
+    ax.set_xscale('symlog', linthresh=min(v for v in values if v > 0))
+  ax.set_yscale('log')
+  ax.set_xlabel(parameter)
+  ax.set_ylabel('relative error of A (mean +- s.e.)')
+  ax.legend()
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+
+
+def main(argv):
+  del argv
+  gin.add_config_file_search_path(_GIN_DIR)
+  _parse()
+  parameter = gin.query_parameter('%SWEEP_PARAMETER')
+  values = FLAGS.values or [repr(v) for v in gin.query_parameter('%SWEEP_VALUES')]
+  seeds = [int(s) for s in (FLAGS.seeds or gin.query_parameter('%SWEEP_SEEDS'))]
+  rows = []
+  for value in values:
+    for seed in seeds:
+      workdir = os.path.join(FLAGS.workdir, f'{parameter}={value}', f'seed={seed}')
+      path = os.path.join(workdir, 'metrics.json')
+      if os.path.exists(path):
+        with open(path) as f:
+          results = json.load(f)
+      else:
+        logging.info('Sweep point %s = %s, seed %d', parameter, value, seed)
+        _parse([f'{parameter} = {value}', f'run.seed = {seed}'])
+        results = experiment.run(workdir=workdir)
+      for method, result in results.items():
+        rows.append(dict(parameter=parameter, value=value, seed=seed, method=method,
+                         **{k: result[k] for k in _FIELDS}))
+  with open(os.path.join(FLAGS.workdir, 'results.csv'), 'w', newline='') as f:
+    writer = csv.DictWriter(f, fieldnames=['parameter', 'value', 'seed', 'method', *_FIELDS])
+    writer.writeheader()
+    writer.writerows(rows)
+  _plot(os.path.join(FLAGS.workdir, f'error_vs_{parameter.lower()}.png'), parameter, rows)
+  print(f'Wrote {len(rows)} rows to {os.path.join(FLAGS.workdir, "results.csv")}')
+
+
+if __name__ == '__main__':
+  flags.mark_flag_as_required('workdir')
+  app.run(main)

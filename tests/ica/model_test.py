@@ -1,0 +1,96 @@
+"""Tests for spreadtf.ica.model and spreadtf.ica.data."""
+
+from absl.testing import parameterized
+import gin
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from spreadtf.ica import data
+from spreadtf.ica import model
+
+tfd = tfp.distributions
+
+
+class ModelTest(tf.test.TestCase, parameterized.TestCase):
+
+  def setUp(self):
+    super().setUp()
+    gin.clear_config()
+    self.addCleanup(gin.clear_config)
+
+  def test_laplace_source_has_unit_variance(self):
+    source = model.laplace_source(tf.float64)
+    self.assertEqual(source.batch_shape, [])
+    self.assertAllClose(source.variance(), 1.)
+
+  def test_heuristic_spread_scale_for_sign_matrices(self):
+    # paper.md section 5 item 7: about 1.7 for +-1 A with X = 20, Z = 10; never NaN.
+    scales = [model.heuristic_spread_scale(
+        data.make_problem(20, 10, 1, 0., seed=s).mixing).numpy() for s in range(20)]
+    self.assertBetween(np.mean(scales), 1.4, 2.1)
+    self.assertAllClose(model.heuristic_spread_scale(tf.zeros([3, 2])), 1e-3)
+
+  def test_rejects_vector_source(self):
+    with self.assertRaisesRegex(ValueError, 'scalar'):
+      model.check_source(tfd.Laplace(tf.zeros([3]), 1.))
+
+
+class CheckInputsTest(tf.test.TestCase, parameterized.TestCase):
+
+  def setUp(self):
+    super().setUp()
+    gin.clear_config()
+    self.addCleanup(gin.clear_config)
+    rng = np.random.default_rng(0)
+    self.x = rng.standard_normal((50, 4))
+    self.mixing = rng.standard_normal((4, 3))
+
+  def test_accepts_valid_problem(self):
+    model.check_inputs(self.x, self.mixing, 0.)
+
+  def test_rejects_nan_data(self):
+    self.x[3, 1] = np.nan
+    with self.assertRaisesRegex(ValueError, 'NaN'):
+      model.check_inputs(self.x, self.mixing, 0.1)
+
+  def test_rejects_fewer_observed_than_latent(self):
+    with self.assertRaisesRegex(ValueError, 'X < Z'):
+      model.check_inputs(self.x[:, :2], self.mixing[:2], 0.1)
+
+  def test_rejects_singular_initial_mixing(self):
+    self.mixing[:, 2] = 2. * self.mixing[:, 0]
+    with self.assertRaisesRegex(ValueError, 'singular'):
+      model.check_inputs(self.x, self.mixing, 0.1)
+
+  def test_rejects_negative_gamma(self):
+    with self.assertRaisesRegex(ValueError, 'gamma'):
+      model.check_inputs(self.x, self.mixing, -0.1)
+
+
+class DataTest(tf.test.TestCase, parameterized.TestCase):
+
+  def setUp(self):
+    super().setUp()
+    gin.clear_config()
+    self.addCleanup(gin.clear_config)
+
+  @parameterized.named_parameters(('float32', tf.float32), ('float64', tf.float64))
+  def test_problem_shapes_and_statistics(self, dtype):
+    problem = data.make_problem(6, 3, 20000, 0., seed=3, dtype=dtype)
+    self.assertEqual(problem.x.shape, [20000, 6])
+    self.assertEqual(problem.x.dtype, dtype)
+    self.assertAllEqual(tf.abs(problem.mixing), tf.ones([6, 3], dtype))
+    self.assertAllClose(tf.math.reduce_variance(problem.sources, axis=0), tf.ones([3]),
+                        atol=0.06)
+    self.assertAllClose(problem.x, tf.matmul(problem.sources, problem.mixing, transpose_b=True))
+
+  def test_problem_is_deterministic_in_seed(self):
+    first = data.make_problem(5, 2, 10, 0.1, seed=7)
+    second = data.make_problem(5, 2, 10, 0.1, seed=7)
+    self.assertAllEqual(first.x, second.x)
+    self.assertNotAllClose(first.x, data.make_problem(5, 2, 10, 0.1, seed=8).x)
+
+
+if __name__ == '__main__':
+  tf.test.main()
