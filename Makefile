@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(PY) launch/divergence_demo.py
+	$(PY) launch/divergence_demo.py && $(PY) launch/ica.py --gin_file=ica/demo.gin --workdir=runs/demo
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q -n 2 --dist loadfile
