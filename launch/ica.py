@@ -16,6 +16,8 @@ import gin
 
 from spreadtf.ica import experiment
 
+__all__ = []
+
 _GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'gin')
 
 flags.DEFINE_string('workdir', None, 'Output directory: metrics, plots, TensorBoard, config.')

@@ -23,6 +23,8 @@ import numpy as np
 
 from spreadtf.ica import experiment
 
+__all__ = []
+
 _GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'gin')
 _FIELDS = ('relative_error', 'relative_error_rescaled', 'amari_distance', 'wall_s', 'iterations')
 

@@ -4,7 +4,8 @@
 - `operative_config.gin`: the gin parameters actually used (after the first EM step and at
   the end);
 - `metrics.json`: `{method: {relative_error, relative_error_rescaled, amari_distance, wall_s,
-  iterations, ...}}` for `spread_em`, `standard_em` and `fastica` (those enabled);
+  iterations, ...}}` for `spread_em`, `standard_em` and `fastica` (those enabled); `wall_s`
+  of an EM method includes tracing, XLA compilation and the periodic metric evaluations;
 - `tensorboard/<method>/`: scalars `relative_error` and `amari_distance` per evaluated iteration;
 - `error_vs_iteration.png`: relative error against EM iteration, FastICA as a horizontal line.
 """
@@ -171,17 +172,17 @@ def run(workdir, seed=gin.REQUIRED, x_dim=10, z_dim=5, num_points=2000, gamma=0.
 
   options = dict(num_posterior_samples=num_posterior_samples, chunk_size=chunk_size,
                  common_random_numbers=common_random_numbers, jit_compile=jit_compile)
-  estimators = {
-      'spread_em': spread_em and em.ExpectationMaximization(
-          source, spread=True, spread_scale=spread_scale,
-          num_spread_samples=num_spread_samples, **options),
-      'standard_em': standard_em and em.ExpectationMaximization(source, spread=False, **options),
-  }
+  estimators = {}
+  if spread_em:
+    estimators['spread_em'] = em.ExpectationMaximization(
+        source, spread=True, spread_scale=spread_scale, num_spread_samples=num_spread_samples,
+        **options)
+  if standard_em:
+    estimators['standard_em'] = em.ExpectationMaximization(source, spread=False, **options)
   for name, estimator in estimators.items():
-    if estimator:
-      results[name], curves[name] = _run_em(
-          name, estimator, problem, a_init, gamma, num_iterations, seed, workdir,
-          eval_every, log_every, on_first_step)
+    results[name], curves[name] = _run_em(
+        name, estimator, problem, a_init, gamma, num_iterations, seed, workdir, eval_every,
+        log_every, on_first_step)
   fastica_error = None
   if fastica:
     start = time.perf_counter()

@@ -3,6 +3,7 @@
 from absl.testing import parameterized
 import gin
 import numpy as np
+from scipy import optimize
 import tensorflow as tf
 
 from spreadtf.ica import metrics
@@ -41,8 +42,7 @@ class MetricsTest(tf.test.TestCase, parameterized.TestCase):
     # The formula of shared/bench/numpy_spread_em.py, written out.
     c = np.abs(self.a_true.T @ a_est) / np.outer(np.linalg.norm(self.a_true, axis=0),
                                                  np.linalg.norm(a_est, axis=0))
-    from scipy.optimize import linear_sum_assignment  # pylint: disable=g-import-not-at-top
-    _, cols = linear_sum_assignment(-c)
+    _, cols = optimize.linear_sum_assignment(-c)
     b = a_est[:, cols] * np.sign(np.sum(self.a_true * a_est[:, cols], axis=0))
     expected = np.mean(np.abs(b - self.a_true) / np.abs(self.a_true))
     self.assertAlmostEqual(metrics.relative_error(self.a_true, a_est), expected, places=12)
