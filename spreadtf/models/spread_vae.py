@@ -52,6 +52,12 @@ def gaussian_kl(mean, log_std):
       tf.square(mean) + tf.exp(2. * log_std) - 1. - 2. * log_std, axis=-1)
 
 
+def _num_replicas():
+  """Replicas in sync in a replica context (1 outside `strategy.run`, e.g. for `sample`)."""
+  context = tf.distribute.get_replica_context()
+  return context.num_replicas_in_sync if context is not None else 1
+
+
 def _own_rows(global_rows, local_batch):
   """Rows of a global-batch tensor that belong to the current replica."""
   replica_id = tf.distribute.get_replica_context().replica_id_in_sync_group
@@ -147,7 +153,7 @@ class SpreadVAE(keras.Model):
       Dict of `[batch]` float32 tensors: `loss`, `elbo`, `reconstruction`, `kl`.
     """
     x = tf.cast(images, self.spread.dtype)
-    num_replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    num_replicas = _num_replicas()
     local_batch = tf.shape(x)[0]
     spread_seed, z_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
     if not self.spread_data:
@@ -182,7 +188,7 @@ class SpreadVAE(keras.Model):
   def train_step(self, data):
     """One optimizer step on a (per-replica) batch; returns the running metric means."""
     images = data[0] if isinstance(data, (tuple, list)) else data
-    global_batch = tf.shape(images)[0] * tf.distribute.get_strategy().num_replicas_in_sync
+    global_batch = tf.shape(images)[0] * _num_replicas()
     with tf.GradientTape() as tape:
       terms = self.per_example_terms(images, self._step_seed(_TRAIN_SALT), training=True)
       loss = tf.nn.compute_average_loss(terms['loss'], global_batch_size=global_batch)

@@ -49,12 +49,14 @@ def restore_latest(checkpoint, manager):
       deleted.
   """
   directory = manager.directory
-  try:
-    path = manager.latest_checkpoint or tf.train.latest_checkpoint(directory)
-  except (tf.errors.OpError, ValueError) as e:
-    raise RuntimeError(f'cannot read the checkpoint state in {directory!r}: {e}. Nothing was '
-                       'deleted; repair or move the directory, or use a new workdir.') from e
+  path = manager.latest_checkpoint
   if path is None:
+    found = tf.io.gfile.glob(os.path.join(directory, '*.index'))
+    if found:  # TF ignores an unreadable state file; starting over would hide the old run.
+      raise RuntimeError(
+          f'{directory!r} holds checkpoints ({", ".join(sorted(found))}) but its state file '
+          f'{os.path.join(directory, "checkpoint")!r} is missing or unreadable. Nothing was '
+          'deleted; repair or move it, or use a new workdir.')
     return None
   try:
     checkpoint.restore(path).assert_existing_objects_matched()

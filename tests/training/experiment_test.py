@@ -115,6 +115,16 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
     self.assertTrue(os.path.exists(os.path.join(workdir, 'checkpoints',
                                                 'ckpt-2.data-00000-of-00001')))
 
+  def test_unreadable_checkpoint_state_is_a_clear_error(self):
+    workdir = self.create_tempdir().full_path
+    _run(workdir, num_steps=2)
+    state = os.path.join(workdir, 'checkpoints', 'checkpoint')
+    with open(state, 'w') as f:
+      f.write('garbage {{')
+    with self.assertRaisesRegex(RuntimeError, 'checkpoints/checkpoint'):
+      _run(workdir, num_steps=4)
+    self.assertTrue(os.path.exists(os.path.join(workdir, 'checkpoints', 'ckpt-2.index')))
+
   def test_sub_seeds_are_named_and_deterministic(self):
     self.assertEqual(experiment.sub_seed(3, 'data'), experiment.sub_seed(3, 'data'))
     self.assertNotEqual(experiment.sub_seed(3, 'data'), experiment.sub_seed(3, 'model'))
