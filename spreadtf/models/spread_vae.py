@@ -19,7 +19,7 @@ Switches:
 
 Randomness is stateless: the step seed is `fold_in([seed, salt], optimizer.iterations)`. Under a
 strategy with several replicas every replica draws the noise of the whole global batch (the spread
-acts on `all_gather(x)`) and keeps its own rows, so a step is the same function of (global batch,
+acts on the gathered x) and keeps its own rows, so a step is the same function of (global batch,
 seed) for any number of replicas; a single replica pays nothing for this.
 
 #### References
@@ -56,6 +56,21 @@ def _num_replicas():
   """Replicas in sync in a replica context (1 outside `strategy.run`, e.g. for `sample`)."""
   context = tf.distribute.get_replica_context()
   return context.num_replicas_in_sync if context is not None else 1
+
+
+def _gather_rows(local_rows, num_replicas):
+  """The global batch on every replica, in replica order.
+
+  A zero-padded all-reduce (exact: every element has one non-zero term) rather than
+  `ReplicaContext.all_gather`, which fails under MultiWorkerMirroredStrategy in TF 2.21
+  ("destinations can not be empty").
+  """
+  context = tf.distribute.get_replica_context()
+  local_batch = tf.shape(local_rows)[0]
+  before = context.replica_id_in_sync_group * local_batch
+  paddings = tf.concat([[[before, (num_replicas - 1) * local_batch - before]],
+                        tf.zeros([local_rows.shape.rank - 1, 2], tf.int32)], axis=0)
+  return context.all_reduce(tf.distribute.ReduceOp.SUM, tf.pad(local_rows, paddings))
 
 
 def _own_rows(global_rows, local_batch):
@@ -161,7 +176,7 @@ class SpreadVAE(keras.Model):
     elif num_replicas == 1:
       y = self.spread.sample_spread(x, seed=spread_seed)
     else:
-      x_all = tf.distribute.get_replica_context().all_gather(x, axis=0)
+      x_all = _gather_rows(x, num_replicas)
       y = _own_rows(self.spread.sample_spread(x_all, seed=spread_seed), local_batch)
     mean, log_std = self.encode(y, training=training)
     eps = tf.random.stateless_normal([local_batch * num_replicas, self.latent_dim], seed=z_seed)

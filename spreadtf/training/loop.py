@@ -56,7 +56,8 @@ def train_loop(model, strategy, train_dataset, test_dataset, num_steps, steps_pe
     steps_per_epoch: steps between evaluations, summaries and checkpoints.
     eval_steps: held-out batches per evaluation.
     on_epoch_end: `fn(step, train_logs, test_logs)` called after every epoch.
-    verbose: show a `keras.utils.Progbar` per epoch.
+    verbose: show a `keras.utils.Progbar` per epoch. Metrics are read at the same points on
+      every worker whatever `verbose` is (a cross-replica metric read is a collective).
 
   Returns:
     Dict with the last `train` and `test` logs, `steps` (the final step), `examples_per_second`
@@ -83,10 +84,12 @@ def train_loop(model, strategy, train_dataset, test_dataset, num_steps, steps_pe
       else:
         timed_steps += 1
         timed_seconds += time.perf_counter() - start
-      if verbose:
-        progbar.update(i + 1, [(m.name, float(m.result())) for m in model.metrics])
-    step = epoch_end
+      if verbose and i + 1 < epoch_end - step:
+        progbar.update(i + 1)  # No metric reads here: they are collectives under multi-worker.
     train_logs = read_metrics(model)
+    if verbose:
+      progbar.update(epoch_end - step, list(train_logs.items()), finalize=True)
+    step = epoch_end
     if distributed_test is not None and eval_steps:
       test_logs = evaluate(model, test_step, distributed_test, eval_steps)
     if on_epoch_end is not None:

@@ -25,7 +25,8 @@ def make_strategy(kind='auto', tpu=''):
   """
   if kind not in STRATEGY_KINDS:
     raise ValueError(f'strategy kind must be one of {STRATEGY_KINDS}, got {kind!r}.')
-  gpus = tf.config.list_logical_devices('GPU')
+  # TPU and multi-worker strategies must be built before anything initialises the TF runtime
+  # (even listing devices does), so they come first.
   if kind == 'tpu':
     resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
     tf.config.experimental_connect_to_cluster(resolver)
@@ -33,6 +34,7 @@ def make_strategy(kind='auto', tpu=''):
     return tf.distribute.TPUStrategy(resolver)
   if kind == 'multi_worker':
     return tf.distribute.MultiWorkerMirroredStrategy()
+  gpus = tf.config.list_logical_devices('GPU')
   if kind == 'mirrored' or (kind == 'auto' and len(gpus) > 1):
     return tf.distribute.MirroredStrategy()
   return tf.distribute.OneDeviceStrategy('/gpu:0' if gpus else '/cpu:0')
