@@ -10,8 +10,9 @@ and minimising the spread KL between data and model is maximising this bound ove
 q(z|y) is a diagonal Gaussian whose encoder sees the spread y, never the clean x.
 
 Switches:
-  * `low_variance=True` scores the reconstruction at the spread mean, log K(x - g(z)), while the
-    encoder still sees y (the authors' `low_variance` flag; the analytic average over the spread
+  * `low_variance=True` scores the reconstruction at the spread mean, log K(m(x) - g(z)) with
+    m = `spread.spread_mean` (x itself for stationary kernels, f(x) for an injective spread),
+    while the encoder still sees y (the authors' `low_variance` flag; the analytic average over the spread
     noise when z does not depend on y).
   * `spread_data=False` is the standard VAE baseline: no data spread, the encoder sees x, and the
     kernel acts as the decoder's own observation noise p(x|z) = K(x - g(z)) (a Gaussian with scale
@@ -96,9 +97,10 @@ class SpreadVAE(keras.Model):
       encoder: Keras model mapping `[batch, *image_shape]` to `(mean, log_std)`, each
         `[batch, latent_dim]`.
       decoder: Keras model mapping `[batch, latent_dim]` to `[batch, *image_shape]`.
-      spread: spread kernel (`tf.Module` with `sample_spread(x, seed)` and `at(loc,
-        event_ndims)`), e.g. `spreadtf.GaussianSpread(0.5)`. For the baseline it is the
-        observation noise.
+      spread: spread kernel (`tf.Module` with `sample_spread(x, seed)`, `at(loc,
+        event_ndims)` and `spread_mean(x)`), e.g. `spreadtf.GaussianSpread(0.5)` or a learned
+        `LowRankGaussianSpread` / `InjectiveSpread`. For the baseline it is the observation
+        noise. Its variables are not Keras weights: `train_step` does not update them.
       low_variance: score the reconstruction at the spread mean x instead of at y.
       spread_data: False gives the standard VAE baseline (no spread of the data).
       seed: integer seed of the in-step noise.
@@ -185,8 +187,8 @@ class SpreadVAE(keras.Model):
     g = self.decode(mean + tf.exp(log_std) * eps, training=training)
     likelihood = self.spread.at(g, event_ndims=len(self.image_shape))
     reconstruction = likelihood.log_prob(y)
-    objective = (likelihood.log_prob(x) if self.low_variance and self.spread_data
-                 else reconstruction)
+    objective = (likelihood.log_prob(self.spread.spread_mean(x))
+                 if self.low_variance and self.spread_data else reconstruction)
     kl = gaussian_kl(mean, log_std)
     return {'loss': kl - objective, 'elbo': reconstruction - kl,
             'reconstruction': reconstruction, 'kl': kl}

@@ -10,7 +10,9 @@ import tensorflow_probability as tfp
 from spreadtf.data import fake
 from spreadtf.models import mlp
 from spreadtf.models import spread_vae
+from spreadtf.spreads import injective
 from spreadtf.spreads import kernels
+from spreadtf.spreads import lowrank
 
 tfd = tfp.distributions
 
@@ -111,6 +113,24 @@ class SpreadVAETest(tf.test.TestCase, parameterized.TestCase):
     z = tf.random.stateless_normal([6, 4], seed=[7, 8])
     self.assertAllClose(samples, model.decode(z))
     self.assertAllInRange(samples, 0., 1.)
+
+  @parameterized.named_parameters(
+      ('low_rank', lambda: lowrank.LowRankGaussianSpread(0.1, rank=2, event_size=784,
+                                                         event_ndims=3, seed=0)),
+      ('injective', lambda: injective.InjectiveSpread(
+          kernels.GaussianSpread(0.1), event_shape=[28, 28, 1], hidden_channels=4,
+          num_layers=2, seed=0)))
+  def test_learned_spread_drops_in(self, spread_fn):
+    for low_variance in (False, True):
+      model = _make_tiny_model(spread_fn=spread_fn, low_variance=low_variance)
+      spread_variables = {id(v) for v in model.spread.trainable_variables}
+      self.assertNotEmpty(spread_variables)
+      self.assertEmpty(spread_variables & {id(v) for v in model.trainable_variables})
+      before = [v.numpy() for v in model.spread.trainable_variables]
+      logs = tf.function(model.train_step)(self.images)
+      self.assertTrue(np.isfinite(logs['loss']))
+      for old, new in zip(before, model.spread.trainable_variables):
+        self.assertAllEqual(old, new)  # The model step leaves the spread to its own optimizer.
 
   def test_checkpoint_holds_spread_kernel(self):
     model = _make_tiny_model(spread_fn=lambda: kernels.GaussianSpread(tf.Variable(0.3)))
