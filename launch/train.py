@@ -6,7 +6,7 @@
   python launch/train.py --workdir=/tmp/smoke --gin_file=celeba/delta_vae_gaussian.gin \
       --gin_file=smoke.gin --gin_bindings=train.seed=0
 
-Re-running on the same workdir resumes from its latest checkpoint.
+Re-running on the same workdir resumes from its latest checkpoint. The root logs the gin config.
 """
 
 import os
@@ -33,7 +33,6 @@ def main(argv):
   del argv
   gin.add_config_file_search_path(_GIN_DIR)
   gin.parse_config_files_and_bindings(FLAGS.gin_file, FLAGS.gin_bindings, skip_unknown=False)
-  logging.info('Gin config:\n%s', gin.config_str())
   strategy = training.make_strategy(FLAGS.strategy, tpu=FLAGS.tpu)
   metrics = training.train(workdir=FLAGS.workdir, strategy=strategy)
   logging.info('Metrics: %s', metrics)

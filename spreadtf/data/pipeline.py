@@ -1,4 +1,4 @@
-"""Steps shared by every image pipeline: scaling, the CelebA crop, the train/test split, batching."""
+"""Steps shared by every image pipeline: scaling, the CelebA crop, train/test split, batching."""
 
 import numpy as np
 import tensorflow as tf

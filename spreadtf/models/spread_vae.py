@@ -12,8 +12,8 @@ q(z|y) is a diagonal Gaussian whose encoder sees the spread y, never the clean x
 Switches:
   * `low_variance=True` scores the reconstruction at the spread mean, log K(m(x) - g(z)) with
     m = `spread.spread_mean` (x itself for stationary kernels, f(x) for an injective spread),
-    while the encoder still sees y (the authors' `low_variance` flag; the analytic average over the spread
-    noise when z does not depend on y).
+    while the encoder still sees y (the authors' `low_variance` flag; the analytic average over
+    the spread noise when z does not depend on y).
   * `spread_data=False` is the standard VAE baseline: no data spread, the encoder sees x, and the
     kernel acts as the decoder's own observation noise p(x|z) = K(x - g(z)) (a Gaussian with scale
     sqrt(0.5) for the paper's baseline).
