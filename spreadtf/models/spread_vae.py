@@ -101,7 +101,7 @@ class SpreadVAE(keras.Model):
         event_ndims)` and `spread_mean(x)`), e.g. `spreadtf.GaussianSpread(0.5)` or a learned
         `LowRankGaussianSpread` / `InjectiveSpread`. For the baseline it is the observation
         noise. Its variables are not Keras weights: `train_step` does not update them.
-      low_variance: score the reconstruction at the spread mean x instead of at y.
+      low_variance: score the reconstruction at `spread.spread_mean(x)` instead of at y.
       spread_data: False gives the standard VAE baseline (no spread of the data).
       seed: integer seed of the in-step noise.
       name: model name.

@@ -150,8 +150,12 @@ def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
       'num_replicas': strategy.num_replicas_in_sync}
   if export:
     generator.export_generator(model.decoder, os.path.join(outdir, 'export'))
+  metrics_path = os.path.join(workdir, 'metrics.json')
+  if start_step >= num_steps and tf.io.gfile.exists(metrics_path):
+    logging.info('already at step %d >= num_steps; keeping %s', start_step, metrics_path)
+  elif chief:
+    _write_text(metrics_path, json.dumps(metrics, indent=2))
   if chief:
-    _write_text(os.path.join(workdir, 'metrics.json'), json.dumps(metrics, indent=2))
     _write_text(os.path.join(workdir, 'operative_config.gin'), gin.operative_config_str())
   else:
     tf.io.gfile.rmtree(outdir)

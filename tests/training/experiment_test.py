@@ -103,6 +103,10 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(int(optimizer.iterations), 4)
     self.assertEndsWith(path, 'ckpt-4')
 
+    _run(workdir, num_steps=4)  # Nothing left to do: the finished run's metrics are kept.
+    with open(os.path.join(workdir, 'metrics.json')) as f:
+      self.assertEqual(json.load(f), metrics)
+
   def test_corrupt_checkpoint_is_a_clear_error_and_kept(self):
     workdir = self.create_tempdir().full_path
     _run(workdir, num_steps=2)
