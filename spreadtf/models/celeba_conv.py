@@ -4,11 +4,14 @@ Encoder: four 5x5 stride-2 convs (128-256-512-1024), each with BatchNorm and ReL
 mean and dense log-std. Decoder: dense to 4x4x1024, ReLU; four 5x5 stride-2 transposed convs
 (512-256-128-64), each with BatchNorm and ReLU; a final 5x5 stride-1 transposed conv to the image
 channels with a sigmoid. Widths are arguments so smoke tests can use tiny ones. Convs followed by
-BatchNorm carry no bias (BN's offset makes it redundant).
+BatchNorm carry no bias (BN's offset makes it redundant), and BatchNorm is the fused kernel
+(`batch_norm.FusedBatchNorm`, several times faster than Keras 3's on CPU).
 """
 
 import gin
 import keras
+
+from spreadtf.models import batch_norm
 
 __all__ = ['make_encoder', 'make_decoder']
 
@@ -36,7 +39,7 @@ def make_encoder(image_shape, latent_dim, filters=(128, 256, 512, 1024), kernel_
   for i, width in enumerate(filters):
     h = keras.layers.Conv2D(width, kernel_size, strides=2, padding='same', use_bias=False,
                             dtype=dtype_policy, name=f'conv_{i}')(h)
-    h = keras.layers.BatchNormalization(dtype=dtype_policy, name=f'bn_{i}')(h)
+    h = batch_norm.FusedBatchNorm(dtype=dtype_policy, name=f'bn_{i}')(h)
     h = keras.layers.ReLU(dtype=dtype_policy)(h)
   h = keras.layers.Flatten(dtype=dtype_policy)(h)
   mean = keras.layers.Dense(latent_dim, dtype=dtype_policy, name='mean')(h)
@@ -79,7 +82,7 @@ def make_decoder(image_shape, latent_dim, filters=(512, 256, 128, 64), dense_fil
   for i, width_i in enumerate(filters):
     h = keras.layers.Conv2DTranspose(width_i, kernel_size, strides=2, padding='same',
                                      use_bias=False, dtype=dtype_policy, name=f'deconv_{i}')(h)
-    h = keras.layers.BatchNormalization(dtype=dtype_policy, name=f'bn_{i}')(h)
+    h = batch_norm.FusedBatchNorm(dtype=dtype_policy, name=f'bn_{i}')(h)
     h = keras.layers.ReLU(dtype=dtype_policy)(h)
   images = keras.layers.Conv2DTranspose(channels, kernel_size, strides=1, padding='same',
                                         activation='sigmoid', dtype=dtype_policy,

@@ -50,3 +50,7 @@ class ArraysTest(tf.test.TestCase, parameterized.TestCase):
     batch = next(iter(arrays.make_digits_dataset('test', 8, seed=0)))
     self.assertEqual(batch.shape, [8, 8, 8, 1])
     self.assertAllInRange(batch, 0., 1.)
+
+
+if __name__ == '__main__':
+  tf.test.main()

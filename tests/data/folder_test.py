@@ -2,6 +2,7 @@
 
 import os
 
+from absl.testing import parameterized
 import gin
 import numpy as np
 import tensorflow as tf
@@ -17,7 +18,7 @@ def _write_images(directory, num, shape=(218, 178, 3), ext='png'):
     tf.io.write_file(os.path.join(directory, f'{i:06d}.{ext}'), data)
 
 
-class FolderTest(tf.test.TestCase):
+class FolderTest(tf.test.TestCase, parameterized.TestCase):
 
   def setUp(self):
     super().setUp()
@@ -48,3 +49,7 @@ class FolderTest(tf.test.TestCase):
       f.write('no images here')
     with self.assertRaisesRegex(ValueError, 'empty_celeba'):
       folder.make_folder_dataset('train', 2, seed=0, path=path)
+
+
+if __name__ == '__main__':
+  tf.test.main()

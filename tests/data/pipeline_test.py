@@ -55,3 +55,7 @@ class PipelineTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllEqual(batches, list(again))
     test = pipeline.batch_images(images, 'test', 4, seed=1, repeat=False)
     self.assertAllEqual(list(test)[0], [0., 1., 2., 3.])
+
+
+if __name__ == '__main__':
+  tf.test.main()

@@ -5,7 +5,6 @@ import gin
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from spreadtf.data import fake
 from spreadtf.data import tfds as tfds_data
 
 
@@ -28,12 +27,5 @@ class TfdsTest(tf.test.TestCase, parameterized.TestCase):
         self.assertAllInRange(batch, 0., 1.)
 
 
-class FakeTest(tf.test.TestCase):
-
-  def test_fake_splits_share_manifold_but_differ(self):
-    train = fake.make_images(4, (6, 6, 1), split='train')
-    test = fake.make_images(4, (6, 6, 1), split='test')
-    self.assertNotAllClose(train, test)
-    self.assertAllClose(train, fake.make_images(4, (6, 6, 1), split='train'))
-    batch = next(iter(fake.make_fake_dataset('train', 4, seed=0, image_shape=(6, 6, 1))))
-    self.assertEqual(batch.shape, [4, 6, 6, 1])
+if __name__ == '__main__':
+  tf.test.main()

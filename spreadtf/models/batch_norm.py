@@ -1,0 +1,71 @@
+"""FusedBatchNorm: BatchNorm over the channels of NHWC images through one fused TF kernel.
+
+Keras 3's `BatchNormalization` computes the moments and the normalisation as separate ops. On
+this CPU that made BatchNorm about a quarter of the CelebA conv train step (measured: 1.3 s vs
+0.2 s forward + backward at [100, 64, 64, 64]). This layer calls TensorFlow's fused kernel
+(`FusedBatchNormV3`, also what TF-Keras 2 used) with the same parameters, defaults and
+moving-average update. Differences from Keras 3: the moving variance is updated with the unbiased batch variance
+(as in TF-Keras 2 and PyTorch), inputs must be 4-D channels-last, and there is no synchronised
+(cross-replica) variant: statistics are per replica, like Keras' default.
+"""
+
+import keras
+import tensorflow as tf
+
+__all__ = ['FusedBatchNorm']
+
+
+class FusedBatchNorm(keras.layers.Layer):
+  """Batch normalisation of `[batch, height, width, channels]` inputs over batch and space.
+
+  Training: y = gamma * (x - mean_b) / sqrt(var_b + epsilon) + beta with the batch moments, and
+  moving = momentum * moving + (1 - momentum) * batch. Inference uses the moving moments.
+  Parameters and moving moments are float32 under mixed precision; the output has the layer's
+  compute dtype.
+  """
+
+  def __init__(self, momentum=0.99, epsilon=1e-3, **kwargs):
+    """Builds the layer.
+
+    Args:
+      momentum: moving-average momentum.
+      epsilon: variance epsilon.
+      **kwargs: passed to `keras.layers.Layer` (`name`, `dtype`).
+    """
+    super().__init__(**kwargs)
+    self.momentum = float(momentum)
+    self.epsilon = float(epsilon)
+
+  def build(self, input_shape):
+    if len(input_shape) != 4:
+      raise ValueError(f'FusedBatchNorm needs [batch, height, width, channels] inputs, got '
+                       f'shape {input_shape}.')
+    shape = (input_shape[-1],)
+    self.gamma = self.add_weight(shape=shape, name='gamma', initializer='ones', autocast=False)
+    self.beta = self.add_weight(shape=shape, name='beta', initializer='zeros', autocast=False)
+    self.moving_mean = self.add_weight(shape=shape, name='moving_mean', initializer='zeros',
+                                       trainable=False, autocast=False)
+    self.moving_variance = self.add_weight(shape=shape, name='moving_variance',
+                                           initializer='ones', trainable=False, autocast=False)
+
+  def call(self, inputs, training=False):
+    gamma = tf.convert_to_tensor(self.gamma)
+    beta = tf.convert_to_tensor(self.beta)
+    if training and self.trainable:
+      outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+          inputs, gamma, beta, epsilon=self.epsilon, is_training=True)
+      self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1. - self.momentum))
+      self.moving_variance.assign(
+          self.moving_variance * self.momentum + variance * (1. - self.momentum))
+    else:
+      outputs, _, _ = tf.compat.v1.nn.fused_batch_norm(
+          inputs, gamma, beta, mean=tf.convert_to_tensor(self.moving_mean),
+          variance=tf.convert_to_tensor(self.moving_variance), epsilon=self.epsilon,
+          is_training=False)
+    return tf.cast(outputs, self.compute_dtype)
+
+  def compute_output_shape(self, input_shape):
+    return input_shape
+
+  def get_config(self):
+    return {**super().get_config(), 'momentum': self.momentum, 'epsilon': self.epsilon}
