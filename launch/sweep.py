@@ -36,10 +36,9 @@ flags.DEFINE_list('seeds', None, 'Override SWEEP_SEEDS (ints).')
 FLAGS = flags.FLAGS
 
 
-def _parse(extra=()):
+def _parse(files, bindings):
   gin.clear_config()
-  gin.parse_config_files_and_bindings(FLAGS.gin_file, list(FLAGS.gin_bindings) + list(extra),
-                                      skip_unknown=False)
+  gin.parse_config_files_and_bindings(files, bindings, skip_unknown=False)
 
 
 def _plot(path, parameter, rows):
@@ -74,7 +73,7 @@ def _plot(path, parameter, rows):
 def main(argv):
   del argv
   gin.add_config_file_search_path(_GIN_DIR)
-  _parse()
+  _parse(FLAGS.gin_file, FLAGS.gin_bindings)
   parameter = gin.query_parameter('%SWEEP_PARAMETER')
   values = FLAGS.values or [repr(v) for v in gin.query_parameter('%SWEEP_VALUES')]
   seeds = [int(s) for s in (FLAGS.seeds or gin.query_parameter('%SWEEP_SEEDS'))]
@@ -88,7 +87,8 @@ def main(argv):
           results = json.load(f)
       else:
         logging.info('Sweep point %s = %s, seed %d', parameter, value, seed)
-        _parse([f'{parameter} = {value}', f'run.seed = {seed}'])
+        _parse(FLAGS.gin_file,
+               FLAGS.gin_bindings + [f'{parameter} = {value}', f'run.seed = {seed}'])
         results = experiment.run(workdir=workdir)
       for method, result in results.items():
         rows.append(dict(parameter=parameter, value=value, seed=seed, method=method,

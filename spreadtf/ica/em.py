@@ -93,7 +93,13 @@ class ExpectationMaximization:
 
   @property
   def spread(self):
+    """True for spread EM, False for standard EM."""
     return self._spread
+
+  @property
+  def source(self):
+    """The source prior used for the importance weights."""
+    return self._source
 
   def _spread_level(self, mixing):
     if not self._spread:
@@ -198,10 +204,12 @@ def fit(em, x, mixing, gamma, num_iterations, seed, callback=None):
 
   Raises:
     ValueError: for NaN/inf data, X < Z, a singular initial A or gamma < 0 (see
-      `model.check_inputs`), before any iteration runs.
+      `model.check_inputs`), or a source prior of another dtype than the data, before any
+      iteration runs.
   """
   model.check_inputs(x, mixing, gamma)
   x = tf.convert_to_tensor(x)
+  model.check_source(em.source, x.dtype)
   mixing = tf.convert_to_tensor(mixing, dtype=x.dtype)
   gamma = tf.constant(gamma, x.dtype)
   base = tf.constant([seed, 2], tf.int32)

@@ -163,12 +163,13 @@ def run(workdir, seed=gin.REQUIRED, x_dim=10, z_dim=5, num_points=2000, gamma=0.
                x_dim, z_dim, num_points, gamma, seed,
                metrics.relative_error(problem.mixing, a_init))
   results, curves = {}, {}
-  written = []
+  config_written = False
 
   def on_first_step():
-    if not written:
+    nonlocal config_written
+    if not config_written:
       _write_operative_config(workdir)
-      written.append(True)
+      config_written = True
 
   options = dict(num_posterior_samples=num_posterior_samples, chunk_size=chunk_size,
                  common_random_numbers=common_random_numbers, jit_compile=jit_compile)

@@ -50,15 +50,16 @@ def heuristic_spread_scale(mixing):
   return tf.maximum(tf.constant(1e-3, mixing.dtype), 2.5 * tf.sqrt(tf.maximum(mean, 0.)))
 
 
-def check_source(source):
+def check_source(source, dtype=None):
   """Checks the source prior is a scalar TFP distribution with `log_prob`.
 
   Args:
     source: a `tfd.Distribution` with `batch_shape=[]` and `event_shape=[]`; it is applied
       independently to every latent coordinate.
+    dtype: if given, the float dtype the source must have (that of the data).
 
   Raises:
-    ValueError: if `source` has no `log_prob` or is not scalar.
+    ValueError: if `source` has no `log_prob`, is not scalar, or has another dtype.
   """
   if not callable(getattr(source, 'log_prob', None)):
     raise ValueError(f'the source prior must have a `log_prob` method, got {source!r}.')
@@ -67,6 +68,10 @@ def check_source(source):
     if shape is not None and tf.TensorShape(shape).rank not in (0, None):
       raise ValueError(f'the source prior must be scalar (i.i.d. over sources); it has '
                        f'{what} {shape}.')
+  source_dtype = getattr(source, 'dtype', None)
+  if dtype is not None and source_dtype is not None and tf.as_dtype(source_dtype) != dtype:
+    raise ValueError(f'the source prior has dtype {tf.as_dtype(source_dtype).name} but the data '
+                     f'are {tf.as_dtype(dtype).name}.')
 
 
 def check_inputs(x, mixing, gamma, max_condition=1e8):

@@ -115,6 +115,12 @@ class ExpectationMaximizationTest(tf.test.TestCase, parameterized.TestCase):
       em.fit(estimator, x, mixing, gamma, 3, seed=0, callback=lambda *a: calls.append(a))
     self.assertEmpty(calls)
 
+  def test_fit_rejects_source_of_another_dtype(self):
+    problem = data.make_problem(4, 2, 20, 0.1, seed=0)
+    estimator = em.ExpectationMaximization(model.laplace_source(tf.float64))
+    with self.assertRaisesRegex(ValueError, 'dtype float64'):
+      em.fit(estimator, problem.x, data.initial_mixing(4, 2, seed=0), 0.1, 1, seed=0)
+
   @parameterized.named_parameters(('zero_samples', dict(num_posterior_samples=0)),
                                   ('negative_spread', dict(spread_scale=-1.)))
   def test_rejects_bad_options(self, options):
