@@ -33,6 +33,18 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
     gin.clear_config()
     self.addCleanup(gin.clear_config)
 
+  @parameterized.named_parameters(
+      (os.path.basename(p)[:-len('.gin')], p)
+      for p in sorted(glob.glob(os.path.join(_REPO, 'gin', 'ica', '*.gin'))))
+  def test_shipped_gin_file_parses_and_binds_the_root(self, path):
+    gin.parse_config_files_and_bindings([path], ['run.seed = 0'], skip_unknown=False)
+    self.assertGreaterEqual(gin.query_parameter('%X_DIM'), gin.query_parameter('%Z_DIM'))
+    if 'fig1' in path:
+      parameter = gin.query_parameter('%SWEEP_PARAMETER')
+      self.assertIsNotNone(gin.query_parameter('%' + parameter))
+      self.assertNotEmpty(gin.query_parameter('%SWEEP_VALUES'))
+      self.assertNotEmpty(gin.query_parameter('%SWEEP_SEEDS'))
+
   def test_non_square_problem_runs_all_three_methods(self):
     workdir = self.create_tempdir().full_path
     results = experiment.run(workdir, seed=0, x_dim=8, z_dim=3, num_points=500, gamma=0.,
