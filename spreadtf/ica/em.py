@@ -136,9 +136,9 @@ class ExpectationMaximization:
     num_points = y.shape[0]
     gram_chol = tf.linalg.cholesky(tf.matmul(mixing, mixing, transpose_a=True))
     z_dim = mixing.shape[-1]
-    precision_inv = tf.linalg.cholesky_solve(gram_chol, tf.eye(z_dim, dtype=mixing.dtype))
-    mean = tf.matmul(y, tf.matmul(mixing, precision_inv))               # [N, Z]
-    scale_tril = tf.sqrt(noise_variance) * tf.linalg.cholesky(precision_inv)
+    gram_inv = tf.linalg.cholesky_solve(gram_chol, tf.eye(z_dim, dtype=mixing.dtype))
+    mean = tf.matmul(y, tf.matmul(mixing, gram_inv))                    # [N, Z], mu(y)
+    scale_tril = tf.sqrt(noise_variance) * tf.linalg.cholesky(gram_inv)  # L L^T = Sigma
     starts = range(0, num_points, self._chunk_size)
     if self._common_random_numbers:
       eps = tf.random.stateless_normal([self._num_posterior_samples, z_dim], seed,
