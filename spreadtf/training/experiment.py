@@ -72,7 +72,7 @@ def _write_text(path, text):
     f.write(text)
 
 
-@gin.configurable(module='spreadtf.training.experiment')
+@gin.configurable(module='spreadtf.training.experiment', denylist=['workdir', 'strategy'])
 def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
           model_fn=gin.REQUIRED, optimizer_fn=gin.REQUIRED, global_batch_size=100,
           num_steps=1000, steps_per_epoch=100, eval_steps=10, checkpoints_to_keep=3,
