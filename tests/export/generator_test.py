@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 
+from absl.testing import parameterized
 import gin
 import keras
 import numpy as np
@@ -49,7 +50,7 @@ def _make_tiny_model(**overrides):
   return model
 
 
-class GeneratorTest(tf.test.TestCase):
+class GeneratorTest(tf.test.TestCase, parameterized.TestCase):
 
   def setUp(self):
     super().setUp()

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 
+from absl.testing import parameterized
 import gin
 import pytest
 import tensorflow as tf
@@ -20,7 +21,7 @@ def _free_port():
 
 
 @pytest.mark.slow
-class MultiWorkerTest(tf.test.TestCase):
+class MultiWorkerTest(tf.test.TestCase, parameterized.TestCase):
 
   def setUp(self):
     super().setUp()

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+from absl.testing import parameterized
 import gin
 import tensorflow as tf
 
@@ -16,7 +17,7 @@ def _launch(script, *args):
                         capture_output=True, text=True, timeout=300, env=env, check=False)
 
 
-class LaunchTest(tf.test.TestCase):
+class LaunchTest(tf.test.TestCase, parameterized.TestCase):
 
   def setUp(self):
     super().setUp()

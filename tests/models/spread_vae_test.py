@@ -140,7 +140,7 @@ class SpreadVAETest(tf.test.TestCase, parameterized.TestCase):
     self.assertIn('spread/_scale/.ATTRIBUTES/VARIABLE_VALUE', names)
 
 
-class DeltaLikelihoodTest(tf.test.TestCase):
+class DeltaLikelihoodTest(tf.test.TestCase, parameterized.TestCase):
   """The deterministic decoder trains under the spread, while its delta likelihood is degenerate."""
 
   def setUp(self):
