@@ -12,18 +12,20 @@ from absl import flags
 import tensorflow as tf
 
 flags.DEFINE_string('saved_model', None, 'Directory of the exported generator.')
-flags.DEFINE_integer('num', 64, 'Number of samples (a square number fills the grid).')
+flags.DEFINE_integer('num', 64, 'Number of samples (a square number fills the grid).', lower_bound=1)
 flags.DEFINE_integer('seed', 0, 'Sampling seed.')
 flags.DEFINE_string('out', 'grid.png', 'Output PNG path.')
 FLAGS = flags.FLAGS
 
 
 def _grid(images):
-  # Same tiling as spreadtf.training.summaries.image_grid, repeated so this script needs only TF.
+  # Same tiling as spreadtf.training.summaries.image_grid (the last row padded with black tiles),
+  # repeated so this script needs only TF.
   num, height, width, channels = images.shape
-  columns = math.isqrt(num)
-  rows = num // columns
-  grid = tf.reshape(images[:rows * columns], [rows, columns, height, width, channels])
+  columns = max(1, math.isqrt(num))
+  rows = -(-num // columns)
+  images = tf.concat([images, tf.zeros([rows * columns - num, height, width, channels])], 0)
+  grid = tf.reshape(images, [rows, columns, height, width, channels])
   return tf.reshape(tf.transpose(grid, [0, 2, 1, 3, 4]),
                     [rows * height, columns * width, channels])
 

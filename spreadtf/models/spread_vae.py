@@ -18,6 +18,14 @@ Switches:
     kernel acts as the decoder's own observation noise p(x|z) = K(x - g(z)) (a Gaussian with scale
     sqrt(0.5) for the paper's baseline).
 
+Learned spreads (`LowRankGaussianSpread`, `InjectiveSpread`): `train_step` never updates the
+spread. Compile with `spread_optimizer=` and call `spread_step` to take one ascent step on the
+spread's variables, which *maximises* the same objective the model minimises (the negative spread
+ELBO, an upper bound on the spread KL up to a constant), as in the paper's alternating max/min;
+`spreadtf.training.spread_learning` runs such steps in phases on a schedule. Both `spread_step`
+and `probe_objective` run the networks in inference mode (BatchNorm uses and keeps its moving
+statistics), so a spread phase changes nothing of the model.
+
 Randomness is stateless: the step seed is `fold_in([seed, salt], optimizer.iterations)`. Under a
 strategy with several replicas every replica draws the noise of the whole global batch (the spread
 acts on the gathered x) and keeps its own rows, so a step is the same function of (global batch,
@@ -37,6 +45,8 @@ __all__ = ['SpreadVAE', 'make_spread_vae', 'gaussian_kl']
 
 _TRAIN_SALT = 0
 _TEST_SALT = 1
+_SPREAD_SALT = 2
+_PROBE_SALT = 3
 
 
 def gaussian_kl(mean, log_std):
@@ -71,7 +81,9 @@ def _gather_rows(local_rows, num_replicas):
   before = context.replica_id_in_sync_group * local_batch
   paddings = tf.concat([[[before, (num_replicas - 1) * local_batch - before]],
                         tf.zeros([local_rows.shape.rank - 1, 2], tf.int32)], axis=0)
-  return context.all_reduce(tf.distribute.ReduceOp.SUM, tf.pad(local_rows, paddings))
+  gathered = context.all_reduce(tf.distribute.ReduceOp.SUM, tf.pad(local_rows, paddings))
+  # tf.pad with computed paddings loses the static shape; kernels need the static event shape.
+  return tf.ensure_shape(gathered, [None] + local_rows.shape[1:].as_list())
 
 
 def _own_rows(global_rows, local_batch):
@@ -122,6 +134,18 @@ class SpreadVAE(keras.Model):
   @property
   def metrics(self):
     return list(self._trackers)
+
+  def compile(self, optimizer='adam', spread_optimizer=None, **kwargs):
+    """Configures training: `optimizer` for the networks, `spread_optimizer` for the spread.
+
+    Args:
+      optimizer: Keras optimizer of the encoder and decoder (minimisation).
+      spread_optimizer: None, or a Keras optimizer of `spread.trainable_variables`, used by
+        `spread_step` (ascent). Build it on those variables inside the strategy scope.
+      **kwargs: passed to `keras.Model.compile`.
+    """
+    super().compile(optimizer=optimizer, **kwargs)
+    self.spread_optimizer = spread_optimizer
 
   def call(self, images, training=False):
     """Reconstructs images through the posterior mean: g(E[z | images]).
@@ -221,6 +245,51 @@ class SpreadVAE(keras.Model):
     images = data[0] if isinstance(data, (tuple, list)) else data
     terms = self.per_example_terms(images, self._step_seed(_TEST_SALT), training=False)
     return self._update_metrics(terms)
+
+  def _objective_share(self, data, seed):
+    """This replica's share sum_i loss_i / global_batch of the mean objective (inference mode)."""
+    images = data[0] if isinstance(data, (tuple, list)) else data
+    global_batch = tf.shape(images)[0] * _num_replicas()
+    terms = self.per_example_terms(images, seed, training=False)
+    return tf.nn.compute_average_loss(terms['loss'], global_batch_size=global_batch)
+
+  def spread_step(self, data):
+    """One ascent step of `spread_optimizer` on the spread's variables (per-replica batch).
+
+    Maximises the mean objective (the loss `train_step` minimises) over the spread, with the
+    model fixed; seeded by `fold_in([seed, 2], spread_optimizer.iterations)`. Call it through
+    `strategy.run` like `train_step`.
+
+    Returns:
+      This replica's share of the mean objective before the step (sum over replicas: the mean).
+
+    Raises:
+      ValueError: if the model was compiled without a spread optimizer or the spread has no
+        trainable variables.
+    """
+    if getattr(self, 'spread_optimizer', None) is None:
+      raise ValueError('spread_step needs a spread optimizer: compile(..., spread_optimizer=...).')
+    variables = list(self.spread.trainable_variables)
+    if not variables:
+      raise ValueError(f'the spread {type(self.spread).__name__} has no trainable variables to '
+                       'learn; use a learned spread (LowRankGaussianSpread, InjectiveSpread).')
+    step = tf.cast(self.spread_optimizer.iterations, tf.int32)
+    seed = tf.random.experimental.stateless_fold_in(
+        tf.constant([self.seed, _SPREAD_SALT], tf.int32), step)
+    with tf.GradientTape() as tape:
+      objective = self._objective_share(data, seed)
+      negated = -objective  # Ascent: the optimizer minimises the negated objective.
+    gradients = tape.gradient(negated, variables)
+    self.spread_optimizer.apply_gradients(zip(gradients, variables))
+    return objective
+
+  def probe_objective(self, data):
+    """This replica's share of the mean objective at a fixed seed (no update, inference mode).
+
+    With the same batch, two calls differ only through the parameters (common random numbers),
+    so it measures what a spread phase did to the objective.
+    """
+    return self._objective_share(data, tf.constant([self.seed, _PROBE_SALT], tf.int32))
 
 
 @gin.configurable(module='spreadtf.models.spread_vae')

@@ -5,6 +5,13 @@ from the latest checkpoint in `<workdir>/checkpoints`, runs `loop.train_loop`, a
 `operative_config.gin`, TensorBoard summaries (`<workdir>/tensorboard`), `metrics.json` and the
 generator SavedModel (`<workdir>/export`). Under multi-worker training every worker saves (the
 collectives need it), but only the chief writes into the workdir proper.
+
+Learned spreads: with `spread_schedule` and `spread_optimizer_fn` the root alternates model steps
+with spread-ascent phases (`spread_learning`), checkpoints both optimizers, logs each phase's
+objective before and after to TensorBoard (`spread/*`) and, for a low-rank spread, writes the
+leading eigenvectors of the learned covariance as `<workdir>/spread_eigenvectors.png` (the
+paper's Fig. 2d). `init_checkpoint` starts the encoder and decoder from another run (the paper's
+learned injective spread starts from a fixed-spread model).
 """
 
 import json
@@ -20,10 +27,11 @@ import tensorflow as tf
 from spreadtf.export import generator
 from spreadtf.training import configurables  # pylint: disable=unused-import  (gin registration)
 from spreadtf.training import loop
+from spreadtf.training import spread_learning
 from spreadtf.training import strategy as strategy_lib
 from spreadtf.training import summaries
 
-__all__ = ['sub_seed', 'make_checkpoint', 'restore_latest', 'train']
+__all__ = ['sub_seed', 'make_checkpoint', 'restore_latest', 'restore_networks', 'train']
 
 
 def sub_seed(seed, name):
@@ -33,9 +41,11 @@ def sub_seed(seed, name):
 
 
 def make_checkpoint(model, optimizer):
-  """`tf.train.Checkpoint` of the model, optimizer, spread kernel and step."""
+  """`tf.train.Checkpoint` of the model, optimizer, spread kernel, spread optimizer and step."""
+  spread_optimizer = getattr(model, 'spread_optimizer', None)
+  extra = {'spread_optimizer': spread_optimizer} if spread_optimizer is not None else {}
   return tf.train.Checkpoint(model=model, optimizer=optimizer, spread=model.spread,
-                             step=optimizer.iterations)
+                             step=optimizer.iterations, **extra)
 
 
 def restore_latest(checkpoint, manager):
@@ -67,6 +77,68 @@ def restore_latest(checkpoint, manager):
   return path
 
 
+def _checkpoint_prefix(path):
+  """The checkpoint prefix `path` names: a prefix, a checkpoint directory, or a run's workdir."""
+  if tf.io.gfile.isdir(path):
+    for directory in (path, os.path.join(path, 'checkpoints')):
+      latest = tf.train.latest_checkpoint(directory)
+      if latest:
+        return latest
+    raise FileNotFoundError(f'init_checkpoint {path!r} is a directory without checkpoints '
+                            '(looked in it and in its checkpoints/ subdirectory).')
+  if not tf.io.gfile.exists(path + '.index'):
+    raise FileNotFoundError(f'init_checkpoint {path!r} is neither a directory nor a checkpoint '
+                            f'prefix ({path + ".index"!r} does not exist).')
+  return path
+
+
+def restore_networks(model, path):
+  """Initialises `model.encoder` and `model.decoder` from another run's checkpoint.
+
+  Only the networks are read (weights and BatchNorm statistics): the other run's optimizer,
+  step and spread are ignored, so a fixed-spread run can start a learned-spread one.
+
+  Args:
+    model: a built `SpreadVAE`.
+    path: a checkpoint prefix (`.../checkpoints/ckpt-200`), a checkpoint directory, or the
+      workdir of a run (its latest checkpoint is used).
+
+  Returns:
+    The checkpoint prefix read.
+
+  Raises:
+    FileNotFoundError: if `path` holds no checkpoint.
+    RuntimeError: naming the path, if the checkpoint does not hold matching networks.
+  """
+  prefix = _checkpoint_prefix(path)
+  networks = tf.train.Checkpoint(
+      model=tf.train.Checkpoint(encoder=model.encoder, decoder=model.decoder))
+  try:
+    networks.restore(prefix).assert_existing_objects_matched()
+  except (tf.errors.OpError, AssertionError, ValueError) as e:
+    raise RuntimeError(f'cannot initialise the encoder and decoder from {prefix!r} (not a '
+                       f'SpreadVAE checkpoint with the same networks?): {type(e).__name__}: '
+                       f'{e}') from e
+  return prefix
+
+
+def _build_spread_optimizer(model, spread_optimizer_fn, spread_schedule):
+  """The spread optimizer (built on the spread's variables) or None; checks the combination."""
+  if (spread_optimizer_fn is None) != (spread_schedule is None):
+    raise ValueError('spread learning needs both `spread_schedule` and `spread_optimizer_fn` '
+                     f'(got spread_schedule={spread_schedule!r}, '
+                     f'spread_optimizer_fn={spread_optimizer_fn!r}).')
+  if spread_schedule is None:
+    return None
+  if not model.spread.trainable_variables:
+    raise ValueError(f'`spread_schedule` is set but the spread {type(model.spread).__name__} has '
+                     'no trainable variables; use a learned spread (LowRankGaussianSpread, '
+                     'InjectiveSpread) or drop the schedule.')
+  spread_optimizer = spread_optimizer_fn()
+  spread_optimizer.build(model.spread.trainable_variables)
+  return spread_optimizer
+
+
 def _write_text(path, text):
   with tf.io.gfile.GFile(path, 'w') as f:
     f.write(text)
@@ -76,7 +148,8 @@ def _write_text(path, text):
 def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
           model_fn=gin.REQUIRED, optimizer_fn=gin.REQUIRED, global_batch_size=100,
           num_steps=1000, steps_per_epoch=100, eval_steps=10, checkpoints_to_keep=3,
-          num_samples=64, export=True, verbose=True):
+          num_samples=64, export=True, spread_schedule=None, spread_optimizer_fn=None,
+          init_checkpoint=None, num_eigenvectors=20, verbose=True):
   """Trains a SpreadVAE (or the VAE baseline), resuming from `workdir` if it holds checkpoints.
 
   Args:
@@ -93,6 +166,13 @@ def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
     checkpoints_to_keep: `tf.train.CheckpointManager` max_to_keep.
     num_samples: images in the sample grid (from fixed latent codes).
     export: export the generator to `<workdir>/export` at the end.
+    spread_schedule: None, or a `spread_learning.SpreadSchedule` of spread-ascent phases
+      (needs a learned spread and `spread_optimizer_fn`).
+    spread_optimizer_fn: zero-argument constructor of the spread optimizer (the paper: Adam at
+      1e-5), or None.
+    init_checkpoint: None, or a checkpoint (prefix, directory or workdir) whose encoder and
+      decoder start a fresh run (ignored when resuming from `workdir`).
+    num_eigenvectors: leading eigenvectors in the low-rank spread diagnostic (at most the rank).
     verbose: show a progress bar.
 
   Returns:
@@ -111,7 +191,8 @@ def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
     model = model_fn(seed=sub_seed(seed, 'model'))
     model(tf.zeros((1,) + model.image_shape), training=False)  # Creates the variables.
     optimizer = optimizer_fn()
-    model.compile(optimizer=optimizer)
+    spread_optimizer = _build_spread_optimizer(model, spread_optimizer_fn, spread_schedule)
+    model.compile(optimizer=optimizer, spread_optimizer=spread_optimizer)
     optimizer.build(model.trainable_variables)
   checkpoint = make_checkpoint(model, optimizer)
   manager = tf.train.CheckpointManager(checkpoint, os.path.join(outdir, 'checkpoints'),
@@ -120,6 +201,9 @@ def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
   start_step = int(optimizer.iterations.numpy())
   if resumed:
     logging.info('resumed from step %d (%s)', start_step, resumed)
+  elif init_checkpoint:
+    logging.info('initialised the encoder and decoder from %s',
+                 restore_networks(model, init_checkpoint))
 
   # A resumed run reshuffles from a seed folded with its start step instead of replaying the
   # first batches again (the input position itself is not checkpointed).
@@ -139,15 +223,46 @@ def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
     manager.save(checkpoint_number=step)
     logging.info('step %d: train %s test %s', step, train_logs, test_logs)
 
+  phases = []
+  before_step = None
+  if spread_schedule is not None:
+    runner = spread_learning.SpreadPhaseRunner(model, strategy)
+    # A fixed probe batch: the objective before and after a phase is measured on it.
+    probe_data = test_data if test_data is not None else train_data
+    probe_batch = next(iter(strategy.experimental_distribute_dataset(probe_data)))
+    num_eigenvectors = (min(num_eigenvectors, model.spread.rank)
+                        if hasattr(model.spread, 'principal_directions') else 0)
+
+    def before_step(step, iterator):
+      if not spread_schedule.is_due(step):
+        return
+      logs = runner(iterator, spread_schedule.num_steps, probe_batch)
+      eigenvectors = (summaries.eigenvector_images(model.spread, model.image_shape,
+                                                   num_eigenvectors)
+                      if num_eigenvectors else None)
+      summaries.write_spread_summaries(writer, step, logs, eigenvectors)
+      if eigenvectors is not None and chief:
+        tf.io.write_file(os.path.join(workdir, 'spread_eigenvectors.png'),
+                         summaries.to_png(summaries.image_grid(eigenvectors)))
+      logging.info('spread phase before step %d: objective %.4f -> %.4f (spread step %d)', step,
+                   logs['objective_before'], logs['objective_after'], logs['spread_steps'])
+      phases.append(logs)
+
   result = loop.train_loop(model, strategy, train_data, test_data, num_steps=num_steps,
                            steps_per_epoch=steps_per_epoch, eval_steps=eval_steps,
-                           on_epoch_end=on_epoch_end, verbose=verbose and chief)
+                           on_epoch_end=on_epoch_end, before_step=before_step,
+                           verbose=verbose and chief)
   metrics = {
       'train_elbo': result['train'].get('elbo'), 'test_elbo': result['test'].get('elbo'),
       'train_loss': result['train'].get('loss'), 'steps': result['steps'],
       'start_step': start_step, 'examples_per_second': result['examples_per_second'],
       'global_batch_size': global_batch_size,
       'num_replicas': strategy.num_replicas_in_sync}
+  if spread_schedule is not None:
+    metrics.update(spread_phases=len(phases),
+                   spread_steps=int(model.spread_optimizer.iterations.numpy()),
+                   spread_objective_before=phases[-1]['objective_before'] if phases else None,
+                   spread_objective_after=phases[-1]['objective_after'] if phases else None)
   if export:
     generator.export_generator(model.decoder, os.path.join(outdir, 'export'))
   metrics_path = os.path.join(workdir, 'metrics.json')

@@ -43,7 +43,7 @@ def evaluate(model, test_step, distributed_test, eval_steps):
 
 
 def train_loop(model, strategy, train_dataset, test_dataset, num_steps, steps_per_epoch,
-               eval_steps, on_epoch_end=None, verbose=True):
+               eval_steps, on_epoch_end=None, before_step=None, verbose=True):
   """Trains `model` (already compiled, variables built) from its current step to `num_steps`.
 
   Args:
@@ -56,6 +56,9 @@ def train_loop(model, strategy, train_dataset, test_dataset, num_steps, steps_pe
     steps_per_epoch: steps between evaluations, summaries and checkpoints.
     eval_steps: held-out batches per evaluation.
     on_epoch_end: `fn(step, train_logs, test_logs)` called after every epoch.
+    before_step: `fn(step, iterator)` called before every model step with the step about to
+      run and the distributed training iterator (e.g. to run a spread phase on a schedule); its
+      time is not counted in `examples_per_second`.
     verbose: show a `keras.utils.Progbar` per epoch. Metrics are read at the same points on
       every worker whatever `verbose` is (a cross-replica metric read is a collective).
 
@@ -77,6 +80,8 @@ def train_loop(model, strategy, train_dataset, test_dataset, num_steps, steps_pe
     progbar = keras.utils.Progbar(epoch_end - step, verbose=1 if verbose else 0)
     read_metrics(model)
     for i in range(epoch_end - step):
+      if before_step is not None:
+        before_step(step + i, iterator)
       start = time.perf_counter()
       train_step(iterator)
       if first:

@@ -1,26 +1,30 @@
-"""TensorBoard output of a run: scalar metrics and a grid of generated images."""
+"""TensorBoard output of a run: scalar metrics, image grids, and the learned-spread diagnostics."""
 
 import math
 
 import tensorflow as tf
 
-__all__ = ['image_grid', 'write_epoch_summaries']
+__all__ = ['image_grid', 'to_png', 'eigenvector_images', 'write_epoch_summaries',
+           'write_spread_summaries']
 
 
 def image_grid(images, columns=None):
-  """Tiles images into one picture.
+  """Tiles images into one picture, row by row, padding the last row with black tiles.
 
   Args:
-    images: `[num, height, width, channels]`; `num` must fill whole rows.
+    images: `[num, height, width, channels]`.
     columns: images per row (default: the integer square root of `num`).
 
   Returns:
-    `[rows * height, columns * width, channels]` tensor of the input dtype.
+    `[rows * height, columns * width, channels]` tensor of the input dtype, with
+    rows = ceil(num / columns).
   """
   num, height, width, channels = images.shape
-  columns = columns or math.isqrt(num)
-  rows = num // columns
-  grid = tf.reshape(images[:rows * columns], [rows, columns, height, width, channels])
+  columns = columns or max(1, math.isqrt(num))
+  rows = -(-num // columns)
+  padded = tf.concat([images, tf.zeros([rows * columns - num, height, width, channels],
+                                       images.dtype)], axis=0)
+  grid = tf.reshape(padded, [rows, columns, height, width, channels])
   grid = tf.transpose(grid, [0, 2, 1, 3, 4])
   return tf.reshape(grid, [rows * height, columns * width, channels])
 
@@ -40,4 +44,47 @@ def write_epoch_summaries(writer, step, train_logs, test_logs, samples):
       for name, value in logs.items():
         tf.summary.scalar(f'{prefix}/{name}', value)
     tf.summary.image('samples', image_grid(samples)[None], max_outputs=1)
+  writer.flush()
+
+
+def to_png(grid):
+  """PNG bytes (scalar string tensor) of a `[height, width, channels]` image in [0, 1]."""
+  return tf.io.encode_png(tf.cast(tf.round(tf.clip_by_value(grid, 0., 1.) * 255.), tf.uint8))
+
+
+def eigenvector_images(spread, image_shape, num):
+  """The paper's Fig. 2(d) diagnostic: |v_k| of the learned covariance's leading eigenvectors.
+
+  Args:
+    spread: a kernel with `principal_directions(k)` (e.g. `LowRankGaussianSpread`), whose events
+      have `image_shape`.
+    image_shape: `(height, width, channels)` of one event.
+    num: number of leading eigenvectors, at most the spread's rank.
+
+  Returns:
+    `[num + 1, height, width, channels]` float32 in [0, 1]: the absolute value of each of the
+    `num` leading eigenvectors of L L^T (the same as those of s^2 I + L L^T), each divided by its
+    maximum, followed by their mean absolute value (the paper's single image), likewise scaled.
+  """
+  _, vectors = spread.principal_directions(num)
+  images = tf.reshape(tf.transpose(tf.abs(vectors)), [num] + list(image_shape))
+  images = tf.concat([images, tf.reduce_mean(images, axis=0, keepdims=True)], axis=0)
+  peak = tf.reduce_max(images, axis=list(range(1, len(image_shape) + 1)), keepdims=True)
+  return tf.cast(images / tf.maximum(peak, 1e-12), tf.float32)
+
+
+def write_spread_summaries(writer, step, phase_logs, eigenvectors=None):
+  """Writes a spread phase's `spread/<name>` scalars and, if given, an eigenvector grid.
+
+  Args:
+    writer: a `tf.summary` writer.
+    step: the model step before which the phase ran.
+    phase_logs: `{name: float}`, e.g. `objective_before`, `objective_after`, `spread_steps`.
+    eigenvectors: None or `[num, height, width, channels]` images (see `eigenvector_images`).
+  """
+  with writer.as_default(step=step):
+    for name, value in phase_logs.items():
+      tf.summary.scalar(f'spread/{name}', value)
+    if eigenvectors is not None:
+      tf.summary.image('spread/eigenvectors', image_grid(eigenvectors)[None], max_outputs=1)
   writer.flush()

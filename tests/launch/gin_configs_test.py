@@ -20,6 +20,8 @@ def _relative(pattern):
 
 
 _EXPERIMENTS = _relative('mnist/*.gin') + _relative('celeba/*.gin')
+# Experiments that start from another run's checkpoint: the smoke test trains that run first.
+_INIT_FROM = {'celeba/delta_vae_injective.gin': 'celeba/delta_vae_gaussian.gin'}
 _LAYERS = _relative('data/*.gin') + _relative('model/*.gin') + _relative('spread/*.gin')
 
 
@@ -43,10 +45,28 @@ class GinConfigsTest(tf.test.TestCase, parameterized.TestCase):
 
   @parameterized.named_parameters((_name(p), p) for p in _EXPERIMENTS)
   def test_experiment_runs_two_smoke_steps(self, path):
-    metrics = self._train([path, 'smoke.gin'])
+    bindings = []
+    if path in _INIT_FROM:
+      init_workdir = self.create_tempdir().full_path
+      gin.parse_config_files_and_bindings([_INIT_FROM[path], 'smoke.gin'], ['train.seed = 1'],
+                                          skip_unknown=False)
+      with tfds.testing.mock_data(num_examples=8):
+        experiment.train(workdir=init_workdir, verbose=False)
+      gin.clear_config()
+      bindings = [f"INIT_CHECKPOINT = '{init_workdir}'"]
+    metrics = self._train([path, 'smoke.gin'], bindings)
     self.assertEqual(metrics['steps'], 2)
     self.assertTrue(np.isfinite(metrics['train_elbo']))
     self.assertTrue(np.isfinite(metrics['test_elbo']))
+    if 'spread_phases' in metrics:  # Learned spreads: smoke.gin runs a phase before each step.
+      self.assertEqual((metrics['spread_phases'], metrics['spread_steps']), (2, 4))
+      self.assertGreaterEqual(metrics['spread_objective_after'],
+                              metrics['spread_objective_before'])
+
+  def test_init_checkpoint_is_required_where_the_paper_starts_from_a_fixed_spread(self):
+    with self.assertRaisesRegex(ValueError, 'INIT_CHECKPOINT'):
+      gin.parse_config_files_and_bindings(['celeba/delta_vae_injective.gin', 'smoke.gin'],
+                                          ['train.seed = 0'], skip_unknown=False)
 
   @parameterized.named_parameters(('mnist', 'mnist/delta_vae_gaussian.gin'),
                                   ('celeba', 'celeba/delta_vae_gaussian.gin'))
@@ -58,7 +78,8 @@ class GinConfigsTest(tf.test.TestCase, parameterized.TestCase):
   @parameterized.named_parameters((_name(p), p) for p in _LAYERS)
   def test_layer_parses_on_an_experiment(self, path):
     gin.parse_config_files_and_bindings(['celeba/delta_vae_gaussian.gin', path],
-                                        ['train.seed = 0', "DATA_DIR = '/data'"],
+                                        ['train.seed = 0', "DATA_DIR = '/data'",
+                                         'EVENT_SIZE = 12288'],
                                         skip_unknown=False)
 
   def test_celeba_folder_layer_runs_on_a_small_folder(self):
