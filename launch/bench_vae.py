@@ -64,12 +64,6 @@ def run(model='mlp', batch=100, steps=5, precision='float32', warmup=2, seed=0):
           'tensorflow': tf.__version__}
 
 
-flags.DEFINE_enum('model', 'conv', ['mlp', 'conv'], 'Which train step.')
-flags.DEFINE_integer('batch', 100, 'Batch size.')
-flags.DEFINE_integer('steps', 5, 'Timed steps.')
-flags.DEFINE_enum('precision', 'float32', ['float32', 'mixed_bfloat16'], 'Network precision.')
-
-
 def main(argv):
   del argv
   print(json.dumps(run(flags.FLAGS.model, flags.FLAGS.batch, flags.FLAGS.steps,
@@ -77,4 +71,10 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  # Defined only when run as a script: launch/benchmark.py imports this module and defines its
+  # own flags of the same names.
+  flags.DEFINE_enum('model', 'conv', ['mlp', 'conv'], 'Which train step.')
+  flags.DEFINE_integer('batch', 100, 'Batch size.')
+  flags.DEFINE_integer('steps', 5, 'Timed steps.')
+  flags.DEFINE_enum('precision', 'float32', ['float32', 'mixed_bfloat16'], 'Network precision.')
   app.run(main)
