@@ -5,8 +5,12 @@ this CPU that made BatchNorm about a quarter of the CelebA conv train step (meas
 0.2 s forward + backward at [100, 64, 64, 64]). This layer calls TensorFlow's fused kernel
 (`FusedBatchNormV3`, also what TF-Keras 2 used) with the same parameters, defaults and
 moving-average update. Differences from Keras 3: the moving variance is updated with the unbiased batch variance
-(as in TF-Keras 2 and PyTorch), inputs must be 4-D channels-last, and there is no synchronised
-(cross-replica) variant: statistics are per replica, like Keras' default.
+(as in TF-Keras 2 and PyTorch), inputs must be 4-D channels-last, and the moving moments are
+averaged across replicas (`aggregation='mean'`), so every replica, checkpoint and export holds the
+same values: the moving average of the replica-mean batch moments (the update is linear). Keras
+leaves them per replica, so a checkpoint would hold replica 0's. The normalisation itself uses each
+replica's own batch moments (no synchronised variant), as Keras' and PyTorch's defaults do, so with
+BatchNorm a step on N replicas is not exactly the step on one device.
 """
 
 import keras
@@ -43,10 +47,13 @@ class FusedBatchNorm(keras.layers.Layer):
     shape = (input_shape[-1],)
     self.gamma = self.add_weight(shape=shape, name='gamma', initializer='ones', autocast=False)
     self.beta = self.add_weight(shape=shape, name='beta', initializer='zeros', autocast=False)
+    # 'mean': an assignment in a replica context averages the replicas' values (one small
+    # all-reduce per layer and step), so all replicas keep the same moving moments.
     self.moving_mean = self.add_weight(shape=shape, name='moving_mean', initializer='zeros',
-                                       trainable=False, autocast=False)
+                                       trainable=False, autocast=False, aggregation='mean')
     self.moving_variance = self.add_weight(shape=shape, name='moving_variance',
-                                           initializer='ones', trainable=False, autocast=False)
+                                           initializer='ones', trainable=False, autocast=False,
+                                           aggregation='mean')
 
   def call(self, inputs, training=False):
     gamma = tf.convert_to_tensor(self.gamma)

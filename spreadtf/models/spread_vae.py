@@ -28,8 +28,9 @@ statistics), so a spread phase changes nothing of the model.
 
 Randomness is stateless: the step seed is `fold_in([seed, salt], optimizer.iterations)`. Under a
 strategy with several replicas every replica draws the noise of the whole global batch (the spread
-acts on the gathered x) and keeps its own rows, so a step is the same function of (global batch,
-seed) for any number of replicas; a single replica pays nothing for this.
+acts on the gathered x) and keeps its own rows, so for networks without BatchNorm a step is the
+same function of (global batch, seed) for any number of replicas (BatchNorm normalises with each
+replica's own batch moments); a single replica pays nothing for this.
 
 #### References
 
