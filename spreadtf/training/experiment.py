@@ -70,7 +70,8 @@ def restore_latest(checkpoint, manager):
     return None
   try:
     checkpoint.restore(path).assert_existing_objects_matched()
-  except (tf.errors.OpError, AssertionError, ValueError) as e:
+  # Any failure to read it (a truncated data file raises IndexError) is the same user problem.
+  except Exception as e:  # pylint: disable=broad-except
     raise RuntimeError(f'cannot restore checkpoint {path!r} (corrupt or from another model): '
                        f'{type(e).__name__}: {e}. Nothing was deleted; move it aside or use a '
                        'new workdir.') from e
@@ -115,7 +116,7 @@ def restore_networks(model, path):
       model=tf.train.Checkpoint(encoder=model.encoder, decoder=model.decoder))
   try:
     networks.restore(prefix).assert_existing_objects_matched()
-  except (tf.errors.OpError, AssertionError, ValueError) as e:
+  except Exception as e:  # pylint: disable=broad-except
     raise RuntimeError(f'cannot initialise the encoder and decoder from {prefix!r} (not a '
                        f'SpreadVAE checkpoint with the same networks?): {type(e).__name__}: '
                        f'{e}') from e
@@ -137,6 +138,12 @@ def _build_spread_optimizer(model, spread_optimizer_fn, spread_schedule):
   spread_optimizer = spread_optimizer_fn()
   spread_optimizer.build(model.spread.trainable_variables)
   return spread_optimizer
+
+
+def _finite_or_none(metrics):
+  """`metrics` with NaN/inf floats as None: metrics.json stays strict JSON (null, not NaN)."""
+  return {k: (None if isinstance(v, float) and not np.isfinite(v) else v)
+          for k, v in metrics.items()}
 
 
 def _write_text(path, text):
@@ -263,13 +270,14 @@ def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
                    spread_steps=int(model.spread_optimizer.iterations.numpy()),
                    spread_objective_before=phases[-1]['objective_before'] if phases else None,
                    spread_objective_after=phases[-1]['objective_after'] if phases else None)
+  metrics = _finite_or_none(metrics)
   if export:
     generator.export_generator(model.decoder, os.path.join(outdir, 'export'))
   metrics_path = os.path.join(workdir, 'metrics.json')
   if start_step >= num_steps and tf.io.gfile.exists(metrics_path):
     logging.info('already at step %d >= num_steps; keeping %s', start_step, metrics_path)
   elif chief:
-    _write_text(metrics_path, json.dumps(metrics, indent=2))
+    _write_text(metrics_path, json.dumps(metrics, indent=2, allow_nan=False))
   if chief:
     _write_text(os.path.join(workdir, 'operative_config.gin'), gin.operative_config_str())
   else:
