@@ -19,13 +19,20 @@ class PipelineTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllClose(pipeline.to_unit_float(tf.constant([0, 255], tf.uint8)), [0., 1.])
     self.assertAllClose(pipeline.to_unit_float(tf.constant([0.5])), [0.5])
 
-  def test_celeba_center_crop_and_resize(self):
-    image = tf.zeros([218, 178, 3]) + tf.reshape(tf.range(218, dtype=tf.float32) / 218.,
-                                                 [218, 1, 1])
+  def test_celeba_center_crop_takes_the_central_square(self):
+    image = tf.random.stateless_uniform([218, 178, 3], seed=[1, 2])
+    # 218 x 178 -> rows 39..178, columns 19..158 (both offsets (size - 140) // 2).
+    self.assertAllEqual(pipeline.center_crop_and_resize(image, 140, None), image[39:179, 19:159])
+
+  def test_celeba_crop_then_antialiased_resize(self):
+    image = tf.random.stateless_uniform([218, 178, 3], seed=[3, 4])
     out = pipeline.center_crop_and_resize(image, 140, 64)
     self.assertEqual(out.shape, [64, 64, 3])
-    # The central 140 rows of 218 start at row 39: the first output row is about 39 / 218.
-    self.assertAllClose(out[0, 0, 0], 40. / 218., atol=0.01)
+    expected = tf.image.resize(image[39:179, 19:159], [64, 64], antialias=True)
+    self.assertAllClose(out, expected, atol=1e-6)
+    # A left-top crop would give something else.
+    wrong = tf.image.resize(image[:140, :140], [64, 64], antialias=True)
+    self.assertNotAllClose(out, wrong, atol=1e-2)
 
   def test_split_items_is_disjoint_and_fixed(self):
     items = [f'f{i}' for i in range(10)]

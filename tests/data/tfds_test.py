@@ -26,6 +26,16 @@ class TfdsTest(tf.test.TestCase, parameterized.TestCase):
         self.assertEqual(batch.dtype, tf.float32)
         self.assertAllInRange(batch, 0., 1.)
 
+  def test_celeb_a_images_are_the_centre_crop_of_the_tfds_images(self):
+    with tfds.testing.mock_data(num_examples=4):
+      raw = next(iter(tfds.load('celeb_a', split='test').batch(4)))['image']
+      batch = next(iter(tfds_data.make_tfds_dataset('test', 4, seed=0, name='celeb_a',
+                                                    crop_size=140, image_size=64)))
+    self.assertEqual(raw.shape[1:], [218, 178, 3])
+    expected = tf.image.resize(tf.cast(raw[:, 39:179, 19:159], tf.float32) / 255., [64, 64],
+                               antialias=True)
+    self.assertAllClose(batch, expected, atol=1e-5)  # The test split is read in order.
+
 
 if __name__ == '__main__':
   tf.test.main()

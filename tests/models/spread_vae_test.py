@@ -75,12 +75,16 @@ class SpreadVAETest(tf.test.TestCase, parameterized.TestCase):
     self.assertTrue(np.all(np.isfinite(losses)))
     self.assertLess(losses[-5:].mean(), 0.8 * losses[:5].mean())
 
-  def test_spread_noise_is_seeded_by_step(self):
+  def test_spread_noise_is_seeded_by_model_seed_and_step(self):
     first, second = _make_tiny_model(), _make_tiny_model()
-    self.assertAllClose(first.train_step(self.images)['loss'],
-                        second.train_step(self.images)['loss'])
+    loss = first.train_step(self.images)['loss']
+    self.assertAllClose(loss, second.train_step(self.images)['loss'])
     other_seed = _make_tiny_model(seed=1)
-    self.assertNotAllClose(first.metrics[0].result(), other_seed.train_step(self.images)['loss'])
+    self.assertNotAllClose(loss, other_seed.train_step(self.images)['loss'])
+    # Same weights, later step: the step seed folds in optimizer.iterations.
+    later = _make_tiny_model()
+    later.optimizer.iterations.assign(5)
+    self.assertNotAllClose(loss, later.train_step(self.images)['loss'])
 
   def test_low_variance_scores_reconstruction_at_clean_data(self):
     """With the spread switched to the clean x, the objective is log K(x - g(z)) - KL."""
@@ -90,13 +94,24 @@ class SpreadVAETest(tf.test.TestCase, parameterized.TestCase):
     # The objective differs from the reported spread ELBO (scored at y): the data term is higher.
     self.assertAllGreater(-terms['loss'] - terms['elbo'], 0.)
 
-  def test_vae_baseline_does_not_spread_data(self):
-    model = _make_tiny_model(spread_data=False)
-    first = model.per_example_terms(self.images, tf.constant([1, 2]))['reconstruction']
-    mean, _ = model.encode(self.images)
-    again = model.per_example_terms(self.images, tf.constant([1, 2]))['reconstruction']
-    self.assertAllClose(first, again)
-    self.assertEqual(mean.shape, [32, 4])
+  def _unspread_reconstruction(self, model, seed):
+    """E_q log K(x - g(z)) with q(z | x) from the clean x: the baseline's reconstruction term."""
+    _, z_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    mean, log_std = model.encode(self.images)
+    eps = tf.random.stateless_normal(mean.shape, seed=z_seed)
+    decoded = model.decode(mean + tf.exp(log_std) * eps)
+    return model.spread.at(decoded, event_ndims=3).log_prob(self.images)
+
+  def test_vae_baseline_scores_clean_data_with_observation_noise(self):
+    seed = tf.constant([1, 2])
+    baseline = _make_tiny_model(spread_data=False)
+    terms = baseline.per_example_terms(self.images, seed)
+    self.assertAllClose(terms['reconstruction'], self._unspread_reconstruction(baseline, seed),
+                        rtol=1e-5)
+    # The delta-VAE spreads x first: its term differs from the unspread one.
+    delta = _make_tiny_model()
+    self.assertNotAllClose(delta.per_example_terms(self.images, seed)['reconstruction'],
+                           self._unspread_reconstruction(delta, seed), rtol=1e-3)
 
   def test_kl_matches_tfp(self):
     mean = tf.random.stateless_normal([5, 3], seed=[1, 2])
