@@ -6,11 +6,17 @@ r"""Sweeps one gin macro over values and seeds, then writes results.csv and the 
 
 The gin files name the swept macro and its grid (SWEEP_PARAMETER, SWEEP_VALUES, SWEEP_SEEDS);
 --values and --seeds override the grid. Each point runs spreadtf.ica.experiment.run into
-<workdir>/<PARAMETER>=<value>/seed=<seed>/ (a point whose metrics.json exists is reused), then
-<workdir>/results.csv and <workdir>/error_vs_<parameter>.png (mean +- standard error over seeds).
+<workdir>/<PARAMETER>=<value>/seed=<seed>/, then <workdir>/results.csv and
+<workdir>/error_vs_<parameter>.png (mean +- standard error over seeds).
+
+Each point records its resolved gin config (files, bindings, value and seed) in sweep_config.gin
+before it runs. A point whose metrics.json exists is reused only if that record equals the
+point's current config; otherwise (or if the record is missing) the sweep stops before running
+anything and names the point, so one workdir never mixes results of different configs.
 """
 
 import csv
+import difflib
 import json
 import os
 
@@ -27,6 +33,10 @@ __all__ = []
 
 _GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'gin')
 _FIELDS = ('relative_error', 'relative_error_rescaled', 'amari_distance', 'wall_s', 'iterations')
+_CONFIG = 'sweep_config.gin'
+# The grid is read by this launcher only; unset per point so that growing the grid keeps the
+# recorded configs of existing points valid.
+_UNSET_GRID = ['SWEEP_PARAMETER = None', 'SWEEP_VALUES = None', 'SWEEP_SEEDS = None']
 
 flags.DEFINE_string('workdir', None, 'Sweep directory: one sub-directory per run, csv, plot.')
 flags.DEFINE_multi_string('gin_file', [], 'Gin files, relative to the repo gin/ directory.')
@@ -39,6 +49,33 @@ FLAGS = flags.FLAGS
 def _parse(files, bindings):
   gin.clear_config()
   gin.parse_config_files_and_bindings(files, bindings, skip_unknown=False)
+
+
+def _parse_point(files, bindings, parameter, value, seed):
+  """Parses the config of one point and returns it resolved (`gin.config_str()`)."""
+  _parse(files, bindings + [f'{parameter} = {value}', f'run.seed = {seed}'] + _UNSET_GRID)
+  return gin.config_str()
+
+
+def _check_reusable(workdir, config):
+  """Raises ValueError if `workdir` holds results whose recorded config is not `config`."""
+  if not os.path.exists(os.path.join(workdir, 'metrics.json')):
+    return
+  path = os.path.join(workdir, _CONFIG)
+  recorded = None
+  if os.path.exists(path):
+    with open(path) as f:
+      recorded = f.read()
+  if recorded == config:
+    return
+  if recorded is None:
+    reason = f'it has metrics.json but no {_CONFIG}'
+  else:
+    diff = list(difflib.unified_diff(recorded.splitlines(), config.splitlines(), 'recorded',
+                                     'current', lineterm='', n=0))
+    reason = 'its recorded config differs:\n' + '\n'.join(diff[:40])
+  raise ValueError(f'sweep point {workdir} holds results of another configuration ({reason})\n'
+                   'Use a new --workdir (or delete that point directory) to rerun.')
 
 
 def _plot(path, parameter, rows):
@@ -77,22 +114,27 @@ def main(argv):
   parameter = gin.query_parameter('%SWEEP_PARAMETER')
   values = FLAGS.values or [repr(v) for v in gin.query_parameter('%SWEEP_VALUES')]
   seeds = [int(s) for s in (FLAGS.seeds or gin.query_parameter('%SWEEP_SEEDS'))]
+  points = [(value, seed, os.path.join(FLAGS.workdir, f'{parameter}={value}', f'seed={seed}'))
+            for value in values for seed in seeds]
+  for value, seed, workdir in points:   # check every reused point before running any
+    _check_reusable(workdir, _parse_point(FLAGS.gin_file, FLAGS.gin_bindings, parameter, value,
+                                          seed))
   rows = []
-  for value in values:
-    for seed in seeds:
-      workdir = os.path.join(FLAGS.workdir, f'{parameter}={value}', f'seed={seed}')
-      path = os.path.join(workdir, 'metrics.json')
-      if os.path.exists(path):
-        with open(path) as f:
-          results = json.load(f)
-      else:
-        logging.info('Sweep point %s = %s, seed %d', parameter, value, seed)
-        _parse(FLAGS.gin_file,
-               FLAGS.gin_bindings + [f'{parameter} = {value}', f'run.seed = {seed}'])
-        results = experiment.run(workdir=workdir)
-      for method, result in results.items():
-        rows.append(dict(parameter=parameter, value=value, seed=seed, method=method,
-                         **{k: result[k] for k in _FIELDS}))
+  for value, seed, workdir in points:
+    path = os.path.join(workdir, 'metrics.json')
+    if os.path.exists(path):
+      with open(path) as f:
+        results = json.load(f)
+    else:
+      logging.info('Sweep point %s = %s, seed %d', parameter, value, seed)
+      config = _parse_point(FLAGS.gin_file, FLAGS.gin_bindings, parameter, value, seed)
+      os.makedirs(workdir, exist_ok=True)
+      with open(os.path.join(workdir, _CONFIG), 'w') as f:
+        f.write(config)
+      results = experiment.run(workdir=workdir)
+    for method, result in results.items():
+      rows.append(dict(parameter=parameter, value=value, seed=seed, method=method,
+                       **{k: result[k] for k in _FIELDS}))
   with open(os.path.join(FLAGS.workdir, 'results.csv'), 'w', newline='') as f:
     writer = csv.DictWriter(f, fieldnames=['parameter', 'value', 'seed', 'method', *_FIELDS])
     writer.writeheader()

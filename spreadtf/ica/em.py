@@ -24,7 +24,11 @@ The E-step needs log-weights for every (point, sample) pair: N S_y S_z Z prior e
   at a time on [chunk, S_z] tiles inside an XLA-compiled function (XLA fuses the broadcast, the
   prior's log density and the sum into one pass; random numbers stay outside XLA).
 - `common_random_numbers=False`: independent draws for every (point, sample), on
-  [chunk, S_z, Z] tensors. Slower (random numbers dominate), statistically the textbook form.
+  [chunk, S_z, Z] tensors; chunk k draws its [chunk, S_z, Z] normals from
+  stateless_fold_in(seed, k). Slower (random numbers dominate), statistically the textbook form.
+  The draws therefore depend on `chunk_size` (a point's draws depend on which chunk it falls in
+  and where), so different chunk sizes give different, equally valid Monte-Carlo estimates;
+  keying draws per point instead would need one RNG call per point.
 Both are bounded in memory by `chunk_size * S_z` (times Z for independent draws).
 
 #### References

@@ -101,6 +101,25 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual({r['value'] for r in rows}, {'100', '200'})
     self.assertTrue(os.path.exists(os.path.join(workdir, 'error_vs_num_points.png')))
 
+  def test_sweep_reuses_only_points_of_the_same_config(self):
+    workdir = self.create_tempdir().full_path
+    args = ['--gin_file=ica/fig1b.gin', f'--workdir={workdir}', '--values=100', '--seeds=0']
+    bindings = [f'--gin_bindings={b}' for b in _TINY + ['run.fastica = False']]
+    _launch('sweep.py', *args, *bindings)
+    point = os.path.join(workdir, 'NUM_POINTS=100', 'seed=0')
+    metrics_path = os.path.join(point, 'metrics.json')
+    written = os.stat(metrics_path).st_mtime_ns
+    with open(os.path.join(point, 'sweep_config.gin')) as f:
+      self.assertIn('NUM_POINTS = 100', f.read())
+    _launch('sweep.py', *args, *bindings)   # same config: reused, not rerun
+    self.assertEqual(os.stat(metrics_path).st_mtime_ns, written)
+    with self.assertRaises(subprocess.CalledProcessError) as raised:
+      _launch('sweep.py', *args, *bindings, '--gin_bindings=run.num_iterations = 2')
+    self.assertIn(point, raised.exception.stderr)
+    self.assertIn('run.num_iterations = 2', raised.exception.stderr)
+    self.assertIn('new --workdir', raised.exception.stderr)
+    self.assertEqual(os.stat(metrics_path).st_mtime_ns, written)
+
   @pytest.mark.slow
   def test_fig1a_standard_em_error_rises_as_gamma_vanishes_and_spread_em_does_not(self):
     # Reduced Fig. 1a (paper.md section 5 item 5): X = 20, Z = 10, fewer points and iterations.

@@ -3,7 +3,6 @@
 from absl.testing import parameterized
 import gin
 import numpy as np
-from scipy import optimize
 import tensorflow as tf
 
 from spreadtf.ica import metrics
@@ -36,16 +35,34 @@ class MetricsTest(tf.test.TestCase, parameterized.TestCase):
     self.assertGreater(metrics.relative_error(self.a_true, a_est), 0.1)
     self.assertAlmostEqual(metrics.relative_error_rescaled(self.a_true, a_est), 0., places=10)
 
-  def test_relative_error_matches_numpy_reference_formula(self):
-    a_est = self.a_true + 0.3 * self.rng.standard_normal(self.a_true.shape)
-    a_est = _signed_permutation(a_est, self.rng)
-    # The formula of shared/bench/numpy_spread_em.py, written out.
-    c = np.abs(self.a_true.T @ a_est) / np.outer(np.linalg.norm(self.a_true, axis=0),
-                                                 np.linalg.norm(a_est, axis=0))
-    _, cols = optimize.linear_sum_assignment(-c)
-    b = a_est[:, cols] * np.sign(np.sum(self.a_true * a_est[:, cols], axis=0))
-    expected = np.mean(np.abs(b - self.a_true) / np.abs(self.a_true))
-    self.assertAlmostEqual(metrics.relative_error(self.a_true, a_est), expected, places=12)
+  def test_relative_error_of_hand_made_estimate(self):
+    a_true = np.array([[1., 2.],
+                       [2., -1.],
+                       [-1., 1.]])
+    # Matched estimate: three entries off, by 0.1 (|A_true| = 1), -0.4 (|A_true| = 2) and
+    # -0.2 (|A_true| = 1): relative errors 0.1, 0.2, 0.2 and 0 elsewhere, so the mean over the
+    # 6 entries is 0.5 / 6 = 1 / 12.
+    matched = np.array([[1.1, 1.6],
+                        [2., -1.2],
+                        [-1., 1.]])
+    # Stored with the columns swapped and the (new) first column negated.
+    a_est = np.stack([-matched[:, 1], matched[:, 0]], axis=1)
+    self.assertAllClose(metrics.match_columns(a_true, a_est), matched, rtol=0., atol=1e-15)
+    self.assertAlmostEqual(metrics.relative_error(a_true, a_est), 1. / 12., places=14)
+
+  @parameterized.named_parameters(
+      # P = pinv(A_est) A_true = [[1, 0.5], [-4, 1]]: row terms 1.5 / 1 - 1 = 0.5 and
+      # 5 / 4 - 1 = 0.25, column terms 5 / 4 - 1 = 0.25 and 1.5 / 1 - 1 = 0.5; sum 1.5 over
+      # 2 Z (Z - 1) = 4 gives 0.375. A_est = A_true P^-1 = A_true [[1, -0.5], [4, 1]] / 3.
+      ('two_sources', [[1., 1.], [1., -1.]], [[5., 0.5], [-3., -1.5]], 3., 0.375),
+      # A_true = I, A_est = P^-1 (check: P A_est = I) with P = [[0, 2, 0], [0, 0, -1],
+      # [1, 0.5, 0]], a signed, scaled permutation plus 0.5 off it: only row 2 (1.5 / 1 - 1 = 0.5)
+      # and column 1 (2.5 / 2 - 1 = 0.25) are non-zero; 0.75 / (2 * 3 * 2) = 0.0625.
+      ('three_sources', np.eye(3).tolist(),
+       [[-0.25, 0., 1.], [0.5, 0., 0.], [0., -1., 0.]], 1., 0.0625))
+  def test_amari_distance_of_hand_made_estimate(self, a_true, a_est, divisor, expected):
+    a_est = np.array(a_est) / divisor
+    self.assertAlmostEqual(metrics.amari_distance(a_true, a_est), expected, places=12)
 
   @parameterized.named_parameters(('square', 4, 4), ('non_square', 8, 4))
   def test_amari_distance_is_zero_for_permuted_scaled_copy(self, x_dim, z_dim):

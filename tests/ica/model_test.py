@@ -63,6 +63,32 @@ class CheckInputsTest(tf.test.TestCase, parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, 'singular'):
       model.check_inputs(self.x, self.mixing, 0.1)
 
+  @parameterized.named_parameters(('float32', np.float32), ('float64', np.float64))
+  def test_rejects_exactly_dependent_column_in_data_dtype(self, dtype):
+    # Rounding leaves cond(A) ~ 8e7 in float32, which a fixed 1e8 threshold accepted.
+    mixing = np.random.default_rng(6).standard_normal((10, 5)).astype(dtype)
+    mixing[:, 4] = 0.3 * mixing[:, 0] + 0.7 * mixing[:, 1]
+    x = np.random.default_rng(1).standard_normal((50, 10)).astype(dtype)
+    with self.assertRaisesRegex(ValueError, 'singular'):
+      model.check_inputs(x, mixing, 0.1)
+
+  @parameterized.named_parameters(('float32', tf.float32), ('float64', tf.float64))
+  def test_accepts_well_conditioned_sign_matrix(self, dtype):
+    problem = data.make_problem(10, 5, 50, 0.1, seed=0, dtype=dtype)
+    self.assertLess(np.linalg.cond(problem.mixing.numpy()), 10.)   # precondition
+    model.check_inputs(problem.x, problem.mixing, 0.1)
+
+  def test_condition_threshold_follows_the_data_dtype(self):
+    # cond(A) = 1e4: cond(A^T A) = 1e8 is about 1 / eps for float32 (a float32 step is then off
+    # by tens of percent) but tiny against 1 / eps for float64.
+    u, _, vt = np.linalg.svd(np.random.default_rng(2).standard_normal((10, 5)),
+                             full_matrices=False)
+    mixing = (u * np.geomspace(1., 1e-4, 5)) @ vt
+    x = np.random.default_rng(3).standard_normal((50, 10))
+    model.check_inputs(x, mixing, 0.1)
+    with self.assertRaisesRegex(ValueError, 'singular.*float32'):
+      model.check_inputs(x.astype(np.float32), mixing.astype(np.float32), 0.1)
+
   def test_rejects_negative_gamma(self):
     with self.assertRaisesRegex(ValueError, 'gamma'):
       model.check_inputs(self.x, self.mixing, -0.1)
