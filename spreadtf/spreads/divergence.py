@@ -42,19 +42,48 @@ DivergenceEstimate = collections.namedtuple('DivergenceEstimate', ['value', 'std
 DivergenceEstimate.__doc__ = """A divergence value and its Monte Carlo standard error (0 if exact).
 
 Fields:
-  value: float tensor of shape `batch_shape`.
-  stderr: float tensor of shape `batch_shape`; the standard error of the outer Monte Carlo average
-    (it does not include the bias of a Monte Carlo `log_prob`, see `SpreadDistribution`).
+  value: float tensor `[batch...]`, the broadcast batch shape of `p` and `q`.
+  stderr: float tensor `[batch...]` like `value`; the standard error of the outer Monte Carlo
+    average (it does not include the bias of a Monte Carlo `log_prob`, see `SpreadDistribution`).
+
+#### References
+
+[1] Mingtian Zhang, Peter Hayes, Tom Bird, Raza Habib, David Barber. Spread Divergence.
+    ICML 2020. https://arxiv.org/abs/1811.08968
 """
 
 
 def kl_forward(logu):
-  """f(u) = u log u: D_f(p || q) = KL(p || q)."""
+  """f(u) = u log u: D_f(p || q) = KL(p || q).
+
+  Args:
+    logu: float tensor of log density ratios log u = log p(y) - log q(y), any shape.
+
+  Returns:
+    f(u), elementwise: a float tensor of the shape of `logu`.
+
+  #### References
+
+  [1] Mingtian Zhang, Peter Hayes, Tom Bird, Raza Habib, David Barber. Spread Divergence.
+      ICML 2020. https://arxiv.org/abs/1811.08968
+  """
   return tf.exp(logu) * logu
 
 
 def kl_reverse(logu):
-  """f(u) = -log u: D_f(p || q) = KL(q || p)."""
+  """f(u) = -log u: D_f(p || q) = KL(q || p).
+
+  Args:
+    logu: float tensor of log density ratios log u = log p(y) - log q(y), any shape.
+
+  Returns:
+    f(u), elementwise: a float tensor of the shape of `logu`.
+
+  #### References
+
+  [1] Mingtian Zhang, Peter Hayes, Tom Bird, Raza Habib, David Barber. Spread Divergence.
+      ICML 2020. https://arxiv.org/abs/1811.08968
+  """
   return -logu
 
 
@@ -63,6 +92,17 @@ def jensen_shannon(logu):
 
   JS(p, q) = KL(p || m) / 2 + KL(q || m) / 2 with m = (p + q) / 2. (Note `tfp.vi.jensen_shannon`
   is twice this and, unless self-normalised, shifted by -2 log 2.)
+
+  Args:
+    logu: float tensor of log density ratios log u = log p(y) - log q(y), any shape.
+
+  Returns:
+    f(u), elementwise: a float tensor of the shape of `logu`.
+
+  #### References
+
+  [1] Mingtian Zhang, Peter Hayes, Tom Bird, Raza Habib, David Barber. Spread Divergence.
+      ICML 2020. https://arxiv.org/abs/1811.08968
   """
   # u log u - (1 + u) log(1 + u) = -u softplus(-log u) - softplus(log u): no cancellation at large u.
   u = tf.exp(logu)
@@ -70,12 +110,36 @@ def jensen_shannon(logu):
 
 
 def total_variation(logu):
-  """f(u) = |u - 1| / 2: D_f = TV(p, q) = (1/2) integral |p - q|, in [0, 1]."""
+  """f(u) = |u - 1| / 2: D_f = TV(p, q) = (1/2) integral |p - q|, in [0, 1].
+
+  Args:
+    logu: float tensor of log density ratios log u = log p(y) - log q(y), any shape.
+
+  Returns:
+    f(u), elementwise: a float tensor of the shape of `logu`.
+
+  #### References
+
+  [1] Mingtian Zhang, Peter Hayes, Tom Bird, Raza Habib, David Barber. Spread Divergence.
+      ICML 2020. https://arxiv.org/abs/1811.08968
+  """
   return 0.5 * tf.abs(tf.math.expm1(logu))
 
 
 def squared_hellinger(logu):
-  """f(u) = (sqrt(u) - 1)^2: D_f = integral (sqrt(p) - sqrt(q))^2, in [0, 2]."""
+  """f(u) = (sqrt(u) - 1)^2: D_f = integral (sqrt(p) - sqrt(q))^2, in [0, 2].
+
+  Args:
+    logu: float tensor of log density ratios log u = log p(y) - log q(y), any shape.
+
+  Returns:
+    f(u), elementwise: a float tensor of the shape of `logu`.
+
+  #### References
+
+  [1] Mingtian Zhang, Peter Hayes, Tom Bird, Raza Habib, David Barber. Spread Divergence.
+      ICML 2020. https://arxiv.org/abs/1811.08968
+  """
   return tf.square(tf.math.expm1(0.5 * logu))
 
 
@@ -96,12 +160,41 @@ def _spread_pair(p, q, kernel, num_inner_samples, seed):
   return p_spread, q_spread
 
 
+def _as_multivariate_normal(distribution):
+  """A vector-event Gaussian as a `tfd.MultivariateNormalLinearOperator`; None if it is not one."""
+  if isinstance(distribution, tfd.MultivariateNormalLinearOperator):
+    return distribution
+  if (isinstance(distribution, tfd.Independent)
+      and isinstance(distribution.distribution, tfd.Normal)
+      and distribution.event_shape.rank == 1):
+    normal = distribution.distribution
+    return tfd.MultivariateNormalDiag(normal.mean(), normal.stddev())
+  return None
+
+
+def _closed_form_kl(p, q):
+  """Exact KL(p || q) if TFP has one, else None.
+
+  Gaussian spreads come in different TFP families (a point mass spreads to `Independent(Normal)`,
+  a `MultivariateNormalDiag` stays one) and TFP registers no KL across them: vector-event Gaussians
+  are then compared as multivariate normals.
+  """
+  try:
+    return tfd.kl_divergence(p, q)
+  except NotImplementedError:
+    pass
+  p_gaussian, q_gaussian = _as_multivariate_normal(p), _as_multivariate_normal(q)
+  if p_gaussian is None or q_gaussian is None:
+    return None
+  return tfd.kl_divergence(p_gaussian, q_gaussian)
+
+
 def spread_kl(p, q, kernel, num_samples=1000, num_inner_samples=1000, seed=None,
               monte_carlo=None, return_stderr=False):
   """KL(p~ || q~) between p and q spread by the same kernel.
 
-  Closed form when TFP knows the KL of the two spread distributions (both Gaussian, e.g. point
-  masses, Normals or MultivariateNormals under a Gaussian kernel; both Laplace around points).
+  Closed form when the two spread distributions have a known KL: both Gaussian (any pair of point
+  masses, Normals or MultivariateNormals under a Gaussian kernel) or both Laplace around points.
   Otherwise a Monte Carlo estimate (1/M) sum_m [log p~(y_m) - log q~(y_m)], y_m ~ p~, where
   log p~ and log q~ are exact when `spread` has a closed form (e.g. empirical data) and
   log-mean-exp estimates over `num_inner_samples` otherwise.
@@ -140,14 +233,13 @@ def spread_kl(p, q, kernel, num_samples=1000, num_inner_samples=1000, seed=None,
   outer_seed, inner_seed = tfp.random.split_seed(seed, n=2, salt='spread_kl')
   p_spread, q_spread = _spread_pair(p, q, kernel, num_inner_samples, inner_seed)
   if not monte_carlo:
-    try:
-      value = tfd.kl_divergence(p_spread, q_spread)
+    value = _closed_form_kl(p_spread, q_spread)
+    if value is not None:
       return DivergenceEstimate(value, tf.zeros_like(value)) if return_stderr else value
-    except NotImplementedError:
-      if monte_carlo is False:
-        raise NotImplementedError(
-            f'No closed-form KL between spread {type(p_spread).__name__} and spread '
-            f'{type(q_spread).__name__}; pass monte_carlo=None or True.') from None
+    if monte_carlo is False:
+      raise NotImplementedError(
+          f'No closed-form KL between spread {type(p_spread).__name__} and spread '
+          f'{type(q_spread).__name__}; pass monte_carlo=None or True.')
   y = p_spread.sample(num_samples, seed=outer_seed)
   estimate = _mean_and_stderr(p_spread.log_prob(y) - q_spread.log_prob(y), num_samples)
   return estimate if return_stderr else estimate.value

@@ -79,29 +79,41 @@ class SpreadKernel(tf.Module):
   distribution), `_make(loc, scale)` (the per-coordinate TFP distribution) and
   `_characteristic_function(omega, scale)`.
 
-  A kernel with per-dimension `scale` of shape `S` can be used with any event shape that `S`
-  broadcasts to without growing (scalar: any event; `[D]`: vectors of size D or images with D
-  channels; `[H, W, C]`: images of exactly that shape).
+  Shapes: `scale` is scalar or per dimension, of shape `S`. It lines up with the trailing axes of
+  a location `[batch..., event...]` and must broadcast to them without growing them. Usually `S`
+  broadcasts to the event shape (scalar: any event; `[D]`: vectors of size D or images with D
+  channels; `[H, W, C]`: images of exactly that shape). A scale with more axes than the event also
+  spans the trailing batch axes, one scale per batch member: `[D]` for a batch `[..., D]` of
+  scalar events. `kernel.at(loc, event_ndims)` has `batch_shape = loc.shape[:-event_ndims]` and
+  `event_shape = loc.shape[-event_ndims:]`; `sample_spread(x)` returns the shape of `x`.
+
+  #### References
+
+  [1] Mingtian Zhang, Peter Hayes, Tom Bird, Raza Habib, David Barber. Spread Divergence.
+      ICML 2020. https://arxiv.org/abs/1811.08968
   """
 
   def __init__(self, scale, validate_args=False, name=None):
     """Builds the kernel.
 
     Args:
-      scale: positive float scale, scalar or per-dimension (shape broadcastable to the event).
-        A Python constant that is not positive raises at once; a tensor or variable is checked
-        when `validate_args=True`.
+      scale: positive float scale, scalar or per dimension (see the class docstring for shapes).
+        A value known statically (Python number, NumPy array, constant or eager tensor) that is
+        not positive raises at once; a variable or a symbolic tensor is checked at run time when
+        `validate_args=True`.
       validate_args: check `scale > 0` and finite locations at run time (TFP convention).
       name: module name.
 
     Raises:
       TypeError: if `scale` has an integer dtype.
-      ValueError: if `scale` is a Python constant that is not strictly positive.
+      ValueError: if `scale` is known statically and is not strictly positive (or is NaN).
     """
     super().__init__(name=name or type(self).__name__)
-    if _is_python_constant(scale) and not np.all(np.asarray(scale, dtype=np.float64) > 0):
-      raise ValueError(f'`scale` must be strictly positive, got {scale!r}.')
     self._scale = convert_floating(scale, 'scale')
+    # A variable may be reassigned later, so only its run-time check (validate_args) applies.
+    static_scale = None if isinstance(scale, tf.Variable) else tf.get_static_value(self._scale)
+    if static_scale is not None and not np.all(static_scale > 0):
+      raise ValueError(f'`scale` must be strictly positive, got {static_scale.tolist()!r}.')
     self._validate_args = validate_args
 
   @property
@@ -137,21 +149,20 @@ class SpreadKernel(tf.Module):
     if loc.shape.rank is not None and loc.shape.rank < event_ndims:
       raise ValueError(f'`{name}` has rank {loc.shape.rank} < event_ndims={event_ndims}.')
     scale_shape = self._scale.shape
-    if scale_shape.rank is not None and scale_shape.rank > 0:
-      if scale_shape.rank > event_ndims:
-        raise ValueError(
-            f'per-dimension `scale` of shape {scale_shape} has more axes than the event '
-            f'(event_ndims={event_ndims}); the scale must broadcast to the event shape.')
-      if loc.shape.rank is not None:
-        event_shape = loc.shape[loc.shape.rank - event_ndims:]
-        try:
-          joint = tf.broadcast_static_shape(event_shape, scale_shape)
-        except ValueError as e:
-          raise ValueError(f'`scale` of shape {scale_shape} does not match the event shape '
-                           f'{event_shape} of `{name}`.') from e
-        if event_shape.is_fully_defined() and joint != event_shape:
-          raise ValueError(f'`scale` of shape {scale_shape} does not match the event shape '
-                           f'{event_shape} of `{name}`.')
+    if scale_shape.rank and loc.shape.rank is not None:
+      # The scale covers the event and, if it has more axes, the trailing batch axes.
+      covered = loc.shape[max(loc.shape.rank - max(event_ndims, scale_shape.rank), 0):]
+      message = (f'`scale` of shape {scale_shape} does not match the trailing shape {covered} of '
+                 f'`{name}` (event_ndims={event_ndims}): it must broadcast to it without '
+                 'growing it.')
+      if scale_shape.rank > loc.shape.rank:
+        raise ValueError(message)
+      try:
+        joint = tf.broadcast_static_shape(covered, scale_shape)
+      except ValueError as e:
+        raise ValueError(message) from e
+      if covered.is_fully_defined() and joint != covered:
+        raise ValueError(message)
     if self._validate_args:
       with tf.control_dependencies([
           tf.debugging.assert_all_finite(loc, message=f'`{name}` must be finite (no NaN/inf).')]):

@@ -29,10 +29,44 @@ def _static_rank(shape, what):
   return shape.rank
 
 
+def _scale_batch_ndims(distribution, kernel):
+  """How many trailing batch axes of `distribution` the kernel's per-dimension scale spans.
+
+  0 when the scale is scalar or fits the event. k > 0 when the scale has k axes more than the event:
+  each trailing batch member then has its own scale, e.g. `Normal([0., 1.], 1.)` spread by
+  `GaussianSpread([0.5, 1.])`.
+
+  Raises:
+    ValueError: if such a scale does not broadcast to `batch_shape + event_shape` without growing it
+      (it would otherwise line up with sample axes).
+  """
+  if not isinstance(kernel, kernels.SpreadKernel) or kernel.scale.shape.rank is None:
+    return 0
+  scale = kernel.scale
+  event_ndims = _static_rank(distribution.event_shape, 'the event shape of `distribution`')
+  if scale.shape.rank <= event_ndims:
+    return 0  # `kernel.at` checks it against the event.
+  shape = distribution.batch_shape.concatenate(distribution.event_shape)
+  message = (f'the kernel `scale` of shape {scale.shape} has more axes than the event shape '
+             f'{distribution.event_shape}, so it must broadcast to the batch and event shape '
+             f'{shape} of `distribution` without growing it.')
+  if shape.rank is None or scale.shape.rank > shape.rank:
+    raise ValueError(message)
+  try:
+    joint = tf.broadcast_static_shape(shape, scale.shape)
+  except ValueError as e:
+    raise ValueError(message) from e
+  if shape.is_fully_defined() and joint != shape:
+    raise ValueError(message)
+  return scale.shape.rank - event_ndims
+
+
 class SpreadDistribution(tfd.Distribution):
   """The spread p~(y) = E_{x ~ p}[K(y - x)] of any distribution p that can be sampled.
 
-  `batch_shape` and `event_shape` are those of the base distribution.
+  `batch_shape` and `event_shape` are those of the base distribution. `log_prob(y)` takes `y` of
+  shape `[sample..., batch..., event...]` (or anything that broadcasts to it, e.g. a scalar) and
+  returns `[sample..., batch...]`.
 
   #### Mathematical details
 
@@ -47,8 +81,10 @@ class SpreadDistribution(tfd.Distribution):
   small kernel scale in high dimension. Prefer a closed form (see `spread`) when one exists.
   If the base distribution is reparameterized, gradients of `log_prob` flow to its parameters.
 
-  The same base samples are used for every `y` in one `log_prob` call. With a `seed`, every call
-  uses the same base samples (common random numbers: differences of log-probs have low variance).
+  The same base samples are used for every `y` in one `log_prob` call. With a stateless `seed` (an
+  int tensor of shape `[2]`), every call uses the same base samples (common random numbers:
+  differences of log-probs have low variance). A Python int seed is stateful in TFP: each call then
+  draws new base samples (reproducible as a sequence only), just as with `seed=None`.
 
   #### Examples
 
@@ -73,19 +109,22 @@ class SpreadDistribution(tfd.Distribution):
       distribution: a `tfd.Distribution` (or `Pushforward`) with static event rank.
       kernel: a spread kernel with `at(loc, event_ndims)` and `sample_spread(x, seed)`.
       num_samples: Python int S, base samples per `log_prob` evaluation.
-      seed: optional seed for the base samples used by `log_prob` (int or stateless `[2]` tensor).
-        None draws fresh samples on every call.
+      seed: optional seed for the base samples used by `log_prob`. A stateless `[2]` int seed
+        reuses the same base samples on every call; None or a Python int (stateful in TFP) draws
+        new ones on every call.
       validate_args: Python bool, TFP convention.
       allow_nan_stats: Python bool, TFP convention.
       name: name of the distribution.
 
     Raises:
-      ValueError: if `num_samples < 1` or the event rank is unknown.
+      ValueError: if `num_samples < 1`, the event rank is unknown, or a kernel scale with more axes
+        than the event does not broadcast to the batch and event shape.
     """
     parameters = dict(locals())
     if not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
       raise ValueError(f'`num_samples` must be a positive Python int, got {num_samples!r}.')
     _static_rank(distribution.event_shape, 'the event shape of `distribution`')
+    _scale_batch_ndims(distribution, kernel)
     with tf.name_scope(name) as name:
       self._distribution = distribution
       self._kernel = kernel
@@ -139,7 +178,10 @@ class SpreadDistribution(tfd.Distribution):
     event_ndims = self.event_shape.rank
     batch_ndims = _static_rank(self.batch_shape, 'the batch shape of `distribution`')
     y = tf.convert_to_tensor(y, dtype=self.dtype)
-    y_rank = _static_rank(y.shape, '`y`')
+    # Leading unit axes up to rank(batch + event): y then broadcasts against the batch as in TFP.
+    for _ in range(batch_ndims + event_ndims - _static_rank(y.shape, '`y`')):
+      y = y[tf.newaxis]
+    y_rank = y.shape.rank
     x = self._distribution.sample(self._num_samples, seed=self._seed)  # [S, batch..., event...]
     # [sample..., 1, batch..., event...] broadcasts against x to [sample..., S, batch..., event...].
     y = tf.expand_dims(y, axis=y_rank - batch_ndims - event_ndims)
@@ -233,18 +275,37 @@ def _point_mass(distribution):
   return None
 
 
+def _checked_finite(points, what, validate_args):
+  """`points`, asserted finite (naming `distribution`) when `validate_args` is set."""
+  if not validate_args:
+    return points
+  with tf.control_dependencies([tf.debugging.assert_all_finite(
+      points, message=f'`distribution` has non-finite {what} (NaN/inf).')]):
+    return tf.identity(points)
+
+
 def _gaussian_closed_form(distribution, kernel):
-  """N(m, S) spread by a Gaussian kernel N(0, s^2 I) is N(m, S + s^2 I); None if not applicable."""
+  """N(m, S) spread by a Gaussian kernel N(0, s^2 I) is N(m, S + s^2 I); None if not applicable.
+
+  The kernel variance lines up with the trailing axes of `batch_shape + event_shape` (checked by
+  `_scale_batch_ndims`), so per-dimension scales add elementwise.
+  """
   if not isinstance(kernel, kernels.GaussianSpread):
     return None
   noise_var = kernel.variance()
-  if isinstance(distribution, tfd.Normal) and noise_var.shape.rank == 0:
+  if isinstance(distribution, tfd.Normal):
     return tfd.Normal(distribution.loc,
                       tf.sqrt(tf.square(distribution.scale) + noise_var),
                       validate_args=kernel.validate_args)
+  if isinstance(distribution, tfd.Independent):
+    inner = _gaussian_closed_form(distribution.distribution, kernel)
+    if inner is None:
+      return None
+    return tfd.Independent(inner, distribution.reinterpreted_batch_ndims,
+                           validate_args=kernel.validate_args)
   if isinstance(distribution, tfd.MultivariateNormalLinearOperator):
     loc = distribution.mean()
-    noise_var = tf.broadcast_to(noise_var, tf.shape(loc)[-1:])
+    noise_var = tf.broadcast_to(noise_var, tf.shape(loc))
     if isinstance(distribution, tfd.MultivariateNormalDiag):
       return tfd.MultivariateNormalDiag(
           loc, tf.sqrt(tf.square(distribution.stddev()) + noise_var),
@@ -263,21 +324,33 @@ def spread(distribution, kernel, num_samples=1000, seed=None, validate_args=Fals
       the point, `kernel.at(loc, event_ndims)`.
     * `tfd.Empirical` with points x_1..x_N: the mixture (1/N) sum_n K(y - x_n), the spread
       empirical data distribution, as a `tfd.MixtureSameFamily`.
-    * `tfd.Normal` (scalar kernel scale) and `tfd.MultivariateNormal*` under a `GaussianSpread`:
+    * `tfd.Normal`, `tfd.MultivariateNormal*` (or `Independent` of them) under a `GaussianSpread`:
       variances add, N(m, S) -> N(m, S + s^2 I).
-  Anything else (another kernel, a `Pushforward` generator, any sampler) gives a
-  `SpreadDistribution` with exact `sample` and a Monte Carlo `log_prob` (see its docstring for the
-  bias). Shapes: the result has the `batch_shape` and `event_shape` of `distribution`.
+  Anything else (another kernel, a `Pushforward` generator, any sampler, or an `Empirical` whose
+  kernel scale spans batch axes) gives a `SpreadDistribution` with exact `sample` and a Monte Carlo
+  `log_prob` (see its docstring for the bias). Shapes: the result has the `batch_shape` and
+  `event_shape` of `distribution`. The kernel `scale` lines up with the trailing axes of
+  `batch_shape + event_shape`: usually the event, but a scale with more axes than the event gives
+  each trailing batch member its own scale (`Normal([0., 1.], 1.)` spread by
+  `GaussianSpread([0.5, 1.])` is `Normal([0., 1.], sqrt([1.25, 2.]))`).
 
   Args:
     distribution: the base `tfd.Distribution` p(x).
     kernel: a spread kernel (`GaussianSpread`, `LaplaceSpread`, or a learned kernel).
     num_samples: base samples per `log_prob` call, only used by the Monte Carlo fallback.
     seed: seed for the Monte Carlo fallback's base samples (see `SpreadDistribution`).
-    validate_args: Python bool passed to the fallback `SpreadDistribution`.
+    validate_args: Python bool: check at run time that point-mass locations and empirical samples
+      are finite; also passed to the fallback `SpreadDistribution`.
 
   Returns:
     A `tfd.Distribution` over y.
+
+  Raises:
+    TypeError: if `distribution` is not a `tfd.Distribution`.
+    ValueError: if a kernel scale with more axes than the event does not broadcast to
+      `batch_shape + event_shape` without growing it.
+    tf.errors.InvalidArgumentError: with `validate_args=True`, on non-finite point-mass locations
+      or empirical samples.
 
   #### Examples
 
@@ -294,13 +367,15 @@ def spread(distribution, kernel, num_samples=1000, seed=None, validate_args=Fals
   """
   if not isinstance(distribution, tfd.Distribution):
     raise TypeError(f'`distribution` must be a tfd.Distribution, got {type(distribution).__name__}.')
+  scale_batch_ndims = _scale_batch_ndims(distribution, kernel)
   point = _point_mass(distribution)
   if point is not None:
     loc, event_ndims = point
-    return kernel.at(loc, event_ndims=event_ndims)
-  if isinstance(distribution, tfd.Empirical):
+    return kernel.at(_checked_finite(loc, 'locations', validate_args), event_ndims=event_ndims)
+  if isinstance(distribution, tfd.Empirical) and not scale_batch_ndims:
     event_ndims = _static_rank(distribution.event_shape, 'the event shape of `distribution`')
-    points = tf.convert_to_tensor(distribution.samples)
+    points = tf.convert_to_tensor(
+        _checked_finite(distribution.samples, 'samples', validate_args))
     components = kernel.at(points, event_ndims=event_ndims)          # batch [batch..., N]
     logits = tf.zeros(tf.shape(points)[:tf.rank(points) - event_ndims], dtype=points.dtype)
     return tfd.MixtureSameFamily(tfd.Categorical(logits=logits), components,

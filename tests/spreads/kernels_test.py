@@ -38,6 +38,15 @@ class KernelShapeTest(tf.test.TestCase, parameterized.TestCase):
 
 class KernelDensityTest(tf.test.TestCase, parameterized.TestCase):
 
+  def test_scale_with_more_axes_than_event_spans_trailing_batch_axes(self):
+    scale = np.array([0.3, 1., 2.], np.float32)
+    loc = np.array([[0.1, -2., 1.], [1., 0.5, 0.]], np.float32)     # batch [2, 3], scalar events
+    y = np.array([[0.4, -1., 0.], [0., 0., 0.]], np.float32)
+    dist = kernels.GaussianSpread(scale).at(loc, event_ndims=0)
+    self.assertEqual(dist.batch_shape, [2, 3])
+    self.assertEqual(dist.event_shape, [])
+    self.assertAllClose(dist.log_prob(y), stats.norm(loc, scale).logpdf(y), rtol=1e-5)
+
   def test_gaussian_log_prob_matches_scipy(self):
     scale = np.array([0.3, 1.5], np.float32)
     loc = np.array([[0.1, -2.], [1., 0.5]], np.float32)
@@ -101,10 +110,38 @@ class KernelValidationTest(tf.test.TestCase, parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, '`scale` must be strictly positive'):
       kernels.LaplaceSpread(scale)
 
-  def test_non_positive_tensor_scale_raises_under_validate_args(self):
-    kernel = kernels.LaplaceSpread(tf.constant(-1.), validate_args=True)
+  @parameterized.named_parameters(
+      ('numpy', np.array([-1., 1.])),
+      ('numpy_scalar', np.float32(0.)),
+      ('constant', tf.constant(-1.)),
+      ('constant_nan', tf.constant([1., np.nan])),
+  )
+  def test_statically_known_non_positive_scale_raises_at_once(self, scale):
+    with self.assertRaisesRegex(ValueError, '`scale` must be strictly positive'):
+      kernels.GaussianSpread(scale)
+    with self.assertRaisesRegex(ValueError, '`scale` must be strictly positive'):
+      kernels.LaplaceSpread(scale)
+
+  def test_constant_scale_raises_at_once_under_tf_function(self):
+
+    @tf.function
+    def make_kernel():
+      kernels.GaussianSpread(tf.constant([1., -0.5]))
+      return tf.constant(0.)
+
+    with self.assertRaisesRegex(ValueError, '`scale` must be strictly positive'):
+      make_kernel()
+
+  def test_symbolic_tensor_scale_raises_under_validate_args(self):
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.float32)])
+    def log_prob(scale):
+      kernel = kernels.LaplaceSpread(scale, validate_args=True)
+      return kernel.at(tf.zeros([2])).log_prob(tf.zeros([2]))
+
+    self.assertTrue(np.isfinite(self.evaluate(log_prob(tf.constant(1.)))))
     with self.assertRaisesRegex(tf.errors.InvalidArgumentError, '`scale`'):
-      self.evaluate(kernel.at(tf.zeros([2])).log_prob(tf.zeros([2])))
+      self.evaluate(log_prob(tf.constant(-1.)))
 
   def test_variable_scale_is_checked_at_use_under_validate_args(self):
     scale = tf.Variable(1.)
@@ -126,10 +163,13 @@ class KernelValidationTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_mismatched_event_shape_raises_naming_both(self):
     kernel = kernels.GaussianSpread([1., 2., 3.])
-    with self.assertRaisesRegex(ValueError, r'`scale` of shape \(3,\) does not match the event'):
+    with self.assertRaisesRegex(ValueError, r'`scale` of shape \(3,\) does not match the trailing '
+                                r'shape \(5,\) of `loc`'):
       kernel.at(tf.zeros([4, 5]))
-    with self.assertRaisesRegex(ValueError, 'more axes than the event'):
-      kernel.at(tf.zeros([4, 3]), event_ndims=0)
+    with self.assertRaisesRegex(ValueError, 'without growing it'):
+      kernel.at(tf.zeros([4, 1]), event_ndims=0)
+    with self.assertRaisesRegex(ValueError, 'without growing it'):
+      kernel.at(tf.zeros([]), event_ndims=0)
 
   def test_nan_location_raises_under_validate_args(self):
     loc = tf.constant([0., np.nan])

@@ -197,7 +197,7 @@ class LowRankGaussianSpreadTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_validate_args_rejects_non_positive_tensor_scale(self):
     kernel = lowrank.LowRankGaussianSpread(
-        tf.constant(-0.5), rank=1, event_size=4, seed=0, validate_args=True)
+        tf.Variable(-0.5), rank=1, event_size=4, seed=0, validate_args=True)
     with self.assertRaises(tf.errors.InvalidArgumentError):
       kernel.at(tf.zeros([2, 4])).log_prob(tf.zeros([2, 4]))
 

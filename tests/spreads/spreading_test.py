@@ -65,6 +65,61 @@ class ClosedFormSpreadTest(tf.test.TestCase, parameterized.TestCase):
     self.assertIsInstance(tril, tfd.MultivariateNormalTriL)
     self.assertAllClose(tril.covariance(), cov + np.diag([0.25, 1.]), rtol=1e-5)
 
+  @parameterized.named_parameters(
+      ('normal_gaussian', tfd.Normal([0., 1.], [1., 2.]), kernels.GaussianSpread([0.5, 1.]),
+       stats.norm([0., 1.], np.sqrt([1.25, 5.]))),
+      ('point_gaussian', tfd.Deterministic([0., 1.]), kernels.GaussianSpread([0.5, 1.]),
+       stats.norm([0., 1.], [0.5, 1.])),
+      ('point_laplace', tfd.Deterministic([0., 1.]), kernels.LaplaceSpread([0.5, 1.]),
+       stats.laplace([0., 1.], [0.5, 1.])),
+  )
+  def test_per_member_scale_of_scalar_event_batch_has_closed_form(self, base, kernel, reference):
+    # A kernel scale [2] over a batch [2] of scalar events: one scale per batch member.
+    spread = spread_lib.spread(base, kernel)
+    self.assertNotIsInstance(spread, spread_lib.SpreadDistribution)
+    self.assertEqual(spread.batch_shape, [2])
+    self.assertEqual(spread.event_shape, [])
+    y = np.array([[0.3, -1.], [2., 1.5], [-0.5, 0.]], np.float32)
+    self.assertAllClose(spread.log_prob(y), reference.logpdf(y), rtol=1e-5)
+
+  def test_independent_normal_spreads_to_independent_normal(self):
+    base = tfd.Independent(tfd.Normal([0., 1.], [1., 2.]), reinterpreted_batch_ndims=1)
+    spread = spread_lib.spread(base, kernels.GaussianSpread([0.5, 1.]))
+    self.assertNotIsInstance(spread, spread_lib.SpreadDistribution)
+    self.assertEqual(spread.event_shape, [2])
+    y = np.array([[0.3, -1.], [2., 1.5]], np.float32)
+    want = stats.norm([0., 1.], np.sqrt([1.25, 5.])).logpdf(y).sum(-1)
+    self.assertAllClose(spread.log_prob(y), want, rtol=1e-5)
+
+  def test_empirical_with_per_member_scale_matches_numpy_mixture(self):
+    # The scale spans the batch axis of the points, so the exact mixture does not apply: the
+    # Monte Carlo fallback estimates it. Its relative error is at most sqrt((N - 1) / S) ~ 0.014
+    # (all of the density from one point); the tolerance is 3.5 times that.
+    points = np.array([[-1., 0., 0.5, 2., 3.], [0., 0.1, 0.2, 0.3, 4.]], np.float32)  # [2, N]
+    scale = np.array([0.5, 1.], np.float32)
+    spread = spread_lib.spread(tfd.Empirical(points), kernels.GaussianSpread(scale),
+                               num_samples=20000, seed=[1, 2])
+    self.assertEqual(spread.batch_shape, [2])
+    y = np.array([[0.3, -1.], [2., 1.5]], np.float32)
+    per_point = stats.norm(points[None], scale[None, :, None]).logpdf(y[..., None])
+    want = special.logsumexp(per_point, axis=-1) - np.log(5.)
+    self.assertAllClose(spread.log_prob(y), want, atol=0.05)
+
+  def test_scale_that_would_grow_the_batch_raises(self):
+    with self.assertRaisesRegex(ValueError, 'without growing it'):
+      spread_lib.spread(tfd.Normal(0., 1.), kernels.GaussianSpread([0.5, 1.]))
+    with self.assertRaisesRegex(ValueError, 'without growing it'):
+      spread_lib.spread(tfd.Normal([0., 1., 2.], 1.), kernels.LaplaceSpread([0.5, 1.]))
+
+  def test_validate_args_rejects_non_finite_points_naming_distribution(self):
+    kernel = kernels.GaussianSpread(0.5)
+    with self.assertRaisesRegex(tf.errors.InvalidArgumentError, '`distribution` has non-finite'):
+      self.evaluate(spread_lib.spread(tfd.Empirical([[0., np.nan]], event_ndims=1), kernel,
+                                      validate_args=True).log_prob([0., 0.]))
+    with self.assertRaisesRegex(tf.errors.InvalidArgumentError, '`distribution` has non-finite'):
+      self.evaluate(spread_lib.spread(tfd.VectorDeterministic([0., np.inf]), kernel,
+                                      validate_args=True).log_prob([0., 0.]))
+
   def test_gradient_flows_to_base_parameters_through_closed_form(self):
     loc = tf.Variable([0.5, -0.5])
     with tf.GradientTape() as tape:
@@ -117,6 +172,19 @@ class MonteCarloSpreadTest(tf.test.TestCase, parameterized.TestCase):
     y = spread.sample([3, 5], seed=[2, 2])
     self.assertEqual(y.shape, [3, 5, 4, 2])
     self.assertEqual(spread.log_prob(y).shape, [3, 5, 4, 2])
+
+  def test_monte_carlo_log_prob_broadcasts_y_against_batch(self):
+    base = tfd.Normal(tf.reshape(tf.range(8, dtype=tf.float32) / 4., [4, 2]), 1.)  # batch [4, 2]
+    kernel = kernels.GaussianSpread(0.5)
+    spread = spread_lib.SpreadDistribution(base, kernel, num_samples=20000, seed=[1, 2])
+    full = spread.log_prob(tf.zeros([4, 2]))
+    for y in (0., tf.zeros([2]), tf.zeros([1, 2])):
+      # A stateless seed reuses the base samples, so broadcasting y changes nothing.
+      self.assertAllEqual(spread.log_prob(y), full)
+    self.assertEqual(spread.log_prob(tf.zeros([3, 1, 1])).shape, [3, 4, 2])
+    # Monte Carlo error: relative standard deviation sqrt((E[K^2] / E[K]^2 - 1) / S) <= 0.014
+    # for these locations (|y - m| <= 1.75); the tolerance is about 3.5 times that.
+    self.assertAllClose(full, spread_lib.spread(base, kernel).log_prob(0.), atol=0.05)
 
   def test_monte_carlo_spread_of_image_generator_has_image_event(self):
     latent = tfd.MultivariateNormalDiag(tf.zeros(2), tf.ones(2))
