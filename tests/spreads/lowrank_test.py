@@ -89,6 +89,30 @@ class LowRankGaussianSpreadTest(tf.test.TestCase, parameterized.TestCase):
     kernel.L_raw.assign(kernel.L_raw * 123.)
     self.assertAllClose(before, kernel.factor(), rtol=1e-5)
 
+  def test_trace_normalisation_holds_and_bounds_every_direction(self):
+    norm, size, rank = 0.1, 40, 5
+    kernel = lowrank.LowRankGaussianSpread(0.5, rank=rank, event_size=size, norm=norm, seed=4,
+                                           normalization='trace')
+    rng = np.random.default_rng(2)
+    # Nearly rank one: the determinant form would blow the leading direction up.
+    lopsided = rng.normal(size=(size, rank)) * np.array([1e3, 1e-3, 1e-3, 1e-3, 1e-3])
+    for raw in [rng.normal(size=(size, rank)) * 1e-3, rng.standard_cauchy(size=(size, rank)),
+                lopsided]:
+      kernel.L_raw.assign(raw.astype(np.float32))
+      factor = kernel.factor().numpy().astype(np.float64)
+      self.assertAllClose(np.trace(factor.T @ factor), rank * norm**2, rtol=1e-5)
+      self.assertLessEqual(np.linalg.svd(factor, compute_uv=False)[0],
+                           np.sqrt(rank) * norm * (1. + 1e-5))
+    determinant = lowrank.LowRankGaussianSpread(0.5, rank=rank, event_size=size, norm=norm,
+                                                seed=4)
+    determinant.L_raw.assign(lopsided.astype(np.float32))
+    self.assertGreater(np.linalg.svd(determinant.factor().numpy(), compute_uv=False)[0], 10.)
+    # Equal singular values: both normalisations give the same factor.
+    orthogonal = np.linalg.qr(rng.normal(size=(size, rank)))[0] * 7.
+    kernel.L_raw.assign(orthogonal.astype(np.float32))
+    determinant.L_raw.assign(orthogonal.astype(np.float32))
+    self.assertAllClose(kernel.factor(), determinant.factor(), rtol=1e-4, atol=1e-6)
+
   def test_gradients_flow_to_factor_and_loc(self):
     kernel = lowrank.LowRankGaussianSpread(0.5, rank=3, event_size=48, norm=1., seed=5)
     loc = tf.Variable(tf.random.stateless_normal([4, 4, 4, 3], seed=[0, 1]))
@@ -173,6 +197,10 @@ class LowRankGaussianSpreadTest(tf.test.TestCase, parameterized.TestCase):
     log_prob = kernel.at(loc, event_ndims=3).log_prob(y)
     self.assertEqual(log_prob.shape, [2])
     self.assertAllEqual(tf.math.is_finite(log_prob), [True, True])
+
+  def test_unknown_normalization_raises(self):
+    with self.assertRaisesRegex(ValueError, 'normalization'):
+      lowrank.LowRankGaussianSpread(0.5, rank=1, event_size=4, normalization='frobenius')
 
   def test_invalid_arguments_raise(self):
     with self.assertRaisesRegex(ValueError, 'positive'):
