@@ -37,6 +37,13 @@ class NetworksTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(encoder.get_layer('conv_3').output.shape, (None, 4, 4, 1024))
     self.assertEqual(decoder.get_layer('dense').output.shape, (None, 4 * 4 * 1024))
     self.assertEqual(decoder.get_layer('deconv_3').output.shape, (None, 64, 64, 64))
+    # Only the 4x4 maps use the patch-matmul layers (the same function as Keras' convs).
+    self.assertEqual(
+        [type(encoder.get_layer(f'conv_{i}')).__name__ for i in range(4)],
+        ['Conv2D', 'Conv2D', 'Conv2D', 'PatchConv2D'])
+    self.assertEqual(
+        [type(decoder.get_layer(f'deconv_{i}')).__name__ for i in range(4)],
+        ['PatchConv2DTranspose', 'Conv2DTranspose', 'Conv2DTranspose', 'Conv2DTranspose'])
 
   def test_mixed_precision_policy(self):
     decoder = mlp.make_decoder((28, 28, 1), 3, hidden_units=(8,), dtype_policy='mixed_bfloat16')
