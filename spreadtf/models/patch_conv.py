@@ -144,16 +144,12 @@ def _patch_conv_transpose(inputs, kernel, strides):
   return conv_transpose(inputs, kernel)
 
 
-class PatchConv2D(keras.layers.Layer):
-  """`keras.layers.Conv2D(filters, kernel_size, strides, padding='same')` as one matmul (im2col).
-
-  Input `[batch, height, width, in]` (static height and width), output
-  `[batch, ceil(height / strides), ceil(width / strides), filters]`.
-  """
+class _PatchConv(keras.layers.Layer):
+  """Shared arguments, weights and config of the two patch layers."""
 
   def __init__(self, filters, kernel_size, strides=1, use_bias=True,
                kernel_initializer='glorot_uniform', **kwargs):
-    """Builds the layer (arguments as `keras.layers.Conv2D`; square kernel and stride)."""
+    """Builds the layer (arguments as Keras' convs; square kernel and stride)."""
     super().__init__(**kwargs)
     self.filters = int(filters)
     self.kernel_size = int(kernel_size)
@@ -161,70 +157,60 @@ class PatchConv2D(keras.layers.Layer):
     self.use_bias = bool(use_bias)
     self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
+  def _kernel_shape(self, in_channels):
+    raise NotImplementedError
+
   def build(self, input_shape):
     if len(input_shape) != 4 or input_shape[1] is None or input_shape[2] is None:
       raise ValueError(f'{type(self).__name__} needs [batch, height, width, channels] inputs '
                        f'with static height and width, got shape {input_shape}.')
-    k = self.kernel_size
-    self.kernel = self.add_weight(shape=(k, k, input_shape[-1], self.filters), name='kernel',
+    self.kernel = self.add_weight(shape=self._kernel_shape(input_shape[-1]), name='kernel',
                                   initializer=self.kernel_initializer)
     if self.use_bias:
       self.bias = self.add_weight(shape=(self.filters,), name='bias', initializer='zeros')
 
+  def _add_bias(self, outputs):
+    return tf.nn.bias_add(outputs, self.bias) if self.use_bias else outputs
+
+  def get_config(self):
+    return {**super().get_config(), 'filters': self.filters, 'kernel_size': self.kernel_size,
+            'strides': self.strides, 'use_bias': self.use_bias,
+            'kernel_initializer': keras.initializers.serialize(self.kernel_initializer)}
+
+
+class PatchConv2D(_PatchConv):
+  """`keras.layers.Conv2D(filters, kernel_size, strides, padding='same')` as one matmul (im2col).
+
+  Kernel `[k, k, in, filters]`. Input `[batch, height, width, in]` (static height and width),
+  output `[batch, ceil(height / strides), ceil(width / strides), filters]`.
+  """
+
+  def _kernel_shape(self, in_channels):
+    return (self.kernel_size, self.kernel_size, in_channels, self.filters)
+
   def call(self, inputs):
-    outputs = _patch_conv(inputs, tf.convert_to_tensor(self.kernel), self.strides)
-    if self.use_bias:
-      outputs = tf.nn.bias_add(outputs, self.bias)
-    return outputs
+    return self._add_bias(
+        _patch_conv(inputs, tf.convert_to_tensor(self.kernel), self.strides))
 
   def compute_output_shape(self, input_shape):
     batch, height, width, _ = input_shape
     return (batch, -(-height // self.strides), -(-width // self.strides), self.filters)
 
-  def get_config(self):
-    return {**super().get_config(), 'filters': self.filters, 'kernel_size': self.kernel_size,
-            'strides': self.strides, 'use_bias': self.use_bias,
-            'kernel_initializer': keras.initializers.serialize(self.kernel_initializer)}
 
-
-class PatchConv2DTranspose(keras.layers.Layer):
+class PatchConv2DTranspose(_PatchConv):
   """`keras.layers.Conv2DTranspose(filters, kernel_size, strides, padding='same')` by col2im.
 
-  Input `[batch, height, width, in]` (static height and width), output
-  `[batch, height * strides, width * strides, filters]`.
+  Kernel `[k, k, filters, in]`. Input `[batch, height, width, in]` (static height and width),
+  output `[batch, height * strides, width * strides, filters]`.
   """
 
-  def __init__(self, filters, kernel_size, strides=1, use_bias=True,
-               kernel_initializer='glorot_uniform', **kwargs):
-    """Builds the layer (arguments as `keras.layers.Conv2DTranspose`; square kernel, stride)."""
-    super().__init__(**kwargs)
-    self.filters = int(filters)
-    self.kernel_size = int(kernel_size)
-    self.strides = int(strides)
-    self.use_bias = bool(use_bias)
-    self.kernel_initializer = keras.initializers.get(kernel_initializer)
-
-  def build(self, input_shape):
-    if len(input_shape) != 4 or input_shape[1] is None or input_shape[2] is None:
-      raise ValueError(f'{type(self).__name__} needs [batch, height, width, channels] inputs '
-                       f'with static height and width, got shape {input_shape}.')
-    k = self.kernel_size
-    self.kernel = self.add_weight(shape=(k, k, self.filters, input_shape[-1]), name='kernel',
-                                  initializer=self.kernel_initializer)
-    if self.use_bias:
-      self.bias = self.add_weight(shape=(self.filters,), name='bias', initializer='zeros')
+  def _kernel_shape(self, in_channels):
+    return (self.kernel_size, self.kernel_size, self.filters, in_channels)
 
   def call(self, inputs):
-    outputs = _patch_conv_transpose(inputs, tf.convert_to_tensor(self.kernel), self.strides)
-    if self.use_bias:
-      outputs = tf.nn.bias_add(outputs, self.bias)
-    return outputs
+    return self._add_bias(
+        _patch_conv_transpose(inputs, tf.convert_to_tensor(self.kernel), self.strides))
 
   def compute_output_shape(self, input_shape):
     batch, height, width, _ = input_shape
     return (batch, height * self.strides, width * self.strides, self.filters)
-
-  def get_config(self):
-    return {**super().get_config(), 'filters': self.filters, 'kernel_size': self.kernel_size,
-            'strides': self.strides, 'use_bias': self.use_bias,
-            'kernel_initializer': keras.initializers.serialize(self.kernel_initializer)}
