@@ -72,6 +72,25 @@ def convert_floating(value, name, dtype=None):
   return tf.convert_to_tensor(value, dtype=dtype or own, name=name)
 
 
+def check_scale_fits(scale_shape, shape, message):
+  """Raises `ValueError(message)` unless `scale_shape` broadcasts to `shape` without growing it.
+
+  Args:
+    scale_shape: static `tf.TensorShape` of a kernel scale.
+    shape: static `tf.TensorShape` the scale must line up with (its trailing axes); an unknown
+      rank fails.
+    message: the error message.
+  """
+  if shape.rank is None or scale_shape.rank > shape.rank:
+    raise ValueError(message)
+  try:
+    joint = tf.broadcast_static_shape(shape, scale_shape)
+  except ValueError as e:
+    raise ValueError(message) from e
+  if shape.is_fully_defined() and joint != shape:
+    raise ValueError(message)
+
+
 class SpreadKernel(tf.Module):
   """Base class of stationary spread kernels K(y - x) with a positive `scale`.
 
@@ -152,17 +171,10 @@ class SpreadKernel(tf.Module):
     if scale_shape.rank and loc.shape.rank is not None:
       # The scale covers the event and, if it has more axes, the trailing batch axes.
       covered = loc.shape[max(loc.shape.rank - max(event_ndims, scale_shape.rank), 0):]
-      message = (f'`scale` of shape {scale_shape} does not match the trailing shape {covered} of '
-                 f'`{name}` (event_ndims={event_ndims}): it must broadcast to it without '
-                 'growing it.')
-      if scale_shape.rank > loc.shape.rank:
-        raise ValueError(message)
-      try:
-        joint = tf.broadcast_static_shape(covered, scale_shape)
-      except ValueError as e:
-        raise ValueError(message) from e
-      if covered.is_fully_defined() and joint != covered:
-        raise ValueError(message)
+      check_scale_fits(scale_shape, covered,
+                       f'`scale` of shape {scale_shape} does not match the trailing shape '
+                       f'{covered} of `{name}` (event_ndims={event_ndims}): it must broadcast to '
+                       'it without growing it.')
     if self._validate_args:
       with tf.control_dependencies([
           tf.debugging.assert_all_finite(loc, message=f'`{name}` must be finite (no NaN/inf).')]):

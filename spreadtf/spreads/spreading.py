@@ -47,17 +47,11 @@ def _scale_batch_ndims(distribution, kernel):
   if scale.shape.rank <= event_ndims:
     return 0  # `kernel.at` checks it against the event.
   shape = distribution.batch_shape.concatenate(distribution.event_shape)
-  message = (f'the kernel `scale` of shape {scale.shape} has more axes than the event shape '
-             f'{distribution.event_shape}, so it must broadcast to the batch and event shape '
-             f'{shape} of `distribution` without growing it.')
-  if shape.rank is None or scale.shape.rank > shape.rank:
-    raise ValueError(message)
-  try:
-    joint = tf.broadcast_static_shape(shape, scale.shape)
-  except ValueError as e:
-    raise ValueError(message) from e
-  if shape.is_fully_defined() and joint != shape:
-    raise ValueError(message)
+  kernels.check_scale_fits(
+      scale.shape, shape,
+      f'the kernel `scale` of shape {scale.shape} has more axes than the event shape '
+      f'{distribution.event_shape}, so it must broadcast to the batch and event shape {shape} '
+      'of `distribution` without growing it.')
   return scale.shape.rank - event_ndims
 
 
