@@ -1,7 +1,8 @@
 """tf.data pipelines of images `[global_batch, height, width, channels]` float32 in [0, 1].
 
-Every dataset factory has the signature `fn(split, global_batch_size, seed, **config)` with
-`split` in `('train', 'test')`, so the training root can call any of them; gin binds the rest.
+Every dataset factory has the signature `fn(split, global_batch_size, seed, repeat=True,
+**config)` with `split` in `('train', 'test')`, so the training root (repeated batches) and the
+evaluation (`repeat=False`: the held-out split once) can call any of them; gin binds the rest.
 Modules: `pipeline` (shared steps), `tfds` (TFDS mnist / celeb_a), `folder` (a folder of jpg/png),
 `arrays` (an `.npz` file, sklearn digits), `fake` (in-memory smoke data).
 """

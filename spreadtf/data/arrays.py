@@ -42,15 +42,16 @@ def load_npz_images(path, key='images'):
     return _as_unit_images(archive[key], path)
 
 
-def _dataset(images, split, global_batch_size, seed, num_test, split_seed):
+def _dataset(images, split, global_batch_size, seed, num_test, split_seed, repeat):
   images = pipeline.split_items(images, split, num_test, split_seed)
   return pipeline.batch_images(tf.data.Dataset.from_tensor_slices(images), split,
-                               global_batch_size, seed, shuffle_buffer=len(images))
+                               global_batch_size, seed, shuffle_buffer=len(images),
+                               repeat=repeat)
 
 
 @gin.configurable(module='spreadtf.data.arrays')
 def make_npz_dataset(split, global_batch_size, seed, path=gin.REQUIRED, key='images',
-                     num_test=1000, split_seed=123):
+                     num_test=1000, split_seed=123, repeat=True):
   """Images from an `.npz` file (`[N, H, W]` or `[N, H, W, C]`, uint8 or float in [0, 1]).
 
   Args:
@@ -61,17 +62,19 @@ def make_npz_dataset(split, global_batch_size, seed, path=gin.REQUIRED, key='ima
     key: name of the image array.
     num_test: number of held-out images.
     split_seed: seed of the fixed train/test permutation.
+    repeat: repeat forever (training); False gives the split once (evaluation).
 
   Returns:
-    A repeated `tf.data.Dataset` of `[global_batch_size, H, W, C]` float32.
+    A `tf.data.Dataset` of `[global_batch_size, H, W, C]` float32.
   """
   return _dataset(load_npz_images(path, key), split, global_batch_size, seed, num_test,
-                  split_seed)
+                  split_seed, repeat)
 
 
 @gin.configurable(module='spreadtf.data.arrays')
-def make_digits_dataset(split, global_batch_size, seed, num_test=297, split_seed=123):
+def make_digits_dataset(split, global_batch_size, seed, num_test=297, split_seed=123,
+                        repeat=True):
   """sklearn's 1,797 8x8 digits (offline), scaled from 0..16 to [0, 1], as `[8, 8, 1]` images."""
   from sklearn import datasets  # pylint: disable=g-import-not-at-top  (slow import, optional)
   images = datasets.load_digits().images.reshape(-1, 8, 8, 1).astype(np.float32) / 16.
-  return _dataset(images, split, global_batch_size, seed, num_test, split_seed)
+  return _dataset(images, split, global_batch_size, seed, num_test, split_seed, repeat)

@@ -33,7 +33,7 @@ def make_images(num_examples, image_shape, content_seed=0, split='train'):
 
 @gin.configurable(module='spreadtf.data.fake')
 def make_fake_dataset(split, global_batch_size, seed, image_shape=(28, 28, 1), num_examples=64,
-                      content_seed=0):
+                      content_seed=0, repeat=True):
   """Fake image dataset with the same contract as the real ones.
 
   Args:
@@ -43,10 +43,12 @@ def make_fake_dataset(split, global_batch_size, seed, image_shape=(28, 28, 1), n
     image_shape: `(height, width, channels)`.
     num_examples: number of distinct images per split.
     content_seed: seed of the image manifold.
+    repeat: repeat forever (training); False gives the split once (evaluation).
 
   Returns:
-    A repeated `tf.data.Dataset` of `[global_batch_size, *image_shape]` float32 in (0, 1).
+    A `tf.data.Dataset` of `[global_batch_size, *image_shape]` float32 in (0, 1).
   """
   images = make_images(num_examples, image_shape, content_seed, split)
   return pipeline.batch_images(tf.data.Dataset.from_tensor_slices(images), split,
-                               global_batch_size, seed, shuffle_buffer=num_examples)
+                               global_batch_size, seed, shuffle_buffer=num_examples,
+                               repeat=repeat)

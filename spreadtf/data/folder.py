@@ -35,7 +35,7 @@ def list_images(path):
 @gin.configurable(module='spreadtf.data.folder')
 def make_folder_dataset(split, global_batch_size, seed, path=gin.REQUIRED, crop_size=140,
                         image_size=64, channels=3, num_test=20000, split_seed=123,
-                        shuffle_buffer=10000):
+                        shuffle_buffer=10000, repeat=True):
   """Loads a folder of images as float32 images in [0, 1].
 
   Args:
@@ -49,9 +49,10 @@ def make_folder_dataset(split, global_batch_size, seed, path=gin.REQUIRED, crop_
     num_test: number of held-out files.
     split_seed: seed of the fixed train/test permutation.
     shuffle_buffer: shuffle buffer in file names.
+    repeat: repeat forever (training); False gives the split once (evaluation).
 
   Returns:
-    A repeated `tf.data.Dataset` of `[global_batch_size, height, width, channels]` float32.
+    A `tf.data.Dataset` of `[global_batch_size, height, width, channels]` float32.
 
   Raises:
     FileNotFoundError: if the folder is missing.
@@ -69,4 +70,4 @@ def make_folder_dataset(split, global_batch_size, seed, path=gin.REQUIRED, crop_
 
   dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
   return pipeline.batch_images(dataset, split, global_batch_size, seed,
-                               min(shuffle_buffer, len(files)))
+                               min(shuffle_buffer, len(files)), repeat=repeat)

