@@ -1,0 +1,78 @@
+r"""Evaluates a training run: held-out likelihood and sample quality, written to eval.json.
+
+  python launch/evaluate.py --workdir=runs/mnist5k/gaussian/seed=0
+  python launch/evaluate.py --workdir=runs/celeba --num_importance_samples=100 \
+      --max_likelihood_images=1000 --inception_weights=/weights/inception_v3_notop.h5
+
+Reads the run's own operative_config.gin and its best (else latest) checkpoint and writes
+<workdir>/eval.json, <workdir>/eval_samples.png and TensorBoard scalars eval/* (see
+spreadtf/evaluation/experiment.py). Sample-quality metrics are computed in the feature space of
+--features: 'default' is the mnist5k digit classifier at runs/features/mnist5k (train it once with
+launch/train_features.py) for 28x28x1 runs, a path is any SavedModel or .keras model, 'none'
+skips them; --inception_weights uses InceptionV3 pool features with weights you supply.
+"""
+
+import json
+import os
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from spreadtf.evaluation import experiment
+
+__all__ = []
+
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_FEATURES = os.path.join(_REPO, 'runs', 'features', 'mnist5k')
+
+flags.DEFINE_string('workdir', None, 'The training run to evaluate.')
+flags.DEFINE_integer('num_importance_samples', 1000,
+                     'K of the importance-weighted likelihood (0 skips it).', lower_bound=0)
+flags.DEFINE_integer('max_likelihood_images', None,
+                     'Score only the first N held-out images with the IW likelihood.')
+flags.DEFINE_integer('max_images', None, 'Use at most N held-out images (default: all).')
+flags.DEFINE_integer('num_samples', None, 'Generated images for FD/KID/precision/recall '
+                     '(default: as many as held-out images).')
+flags.DEFINE_string('features', 'default',
+                    "Feature extractor: 'default', 'none', or a SavedModel / .keras path.")
+flags.DEFINE_string('inception_weights', None,
+                    'InceptionV3 (no top) weights file: use its pool features instead.')
+flags.DEFINE_integer('seed', 0, 'Evaluation seed.')
+flags.DEFINE_multi_string('gin_bindings', [], 'Bindings applied after the run\'s config.')
+FLAGS = flags.FLAGS
+
+
+def _feature_extractor(features, inception_weights):
+  """The extractor the flags name, or None; the default one only where it exists."""
+  from spreadtf.evaluation import features as features_lib  # pylint: disable=g-import-not-at-top
+  if inception_weights:
+    return features_lib.inception_v3(inception_weights)
+  if features == 'none':
+    return None
+  if features == 'default':
+    if not os.path.isdir(DEFAULT_FEATURES):
+      raise FileNotFoundError(
+          f'the default feature extractor {DEFAULT_FEATURES} does not exist: train it once with '
+          f'`python launch/train_features.py --out={DEFAULT_FEATURES}`, or pass '
+          '--features=PATH (a SavedModel or .keras model), --inception_weights=PATH, or '
+          '--features=none to skip the sample-quality metrics.')
+    features = DEFAULT_FEATURES
+  return features_lib.load_feature_extractor(features)
+
+
+def main(argv):
+  del argv
+  extractor = _feature_extractor(FLAGS.features, FLAGS.inception_weights)
+  result = experiment.evaluate(
+      FLAGS.workdir, num_importance_samples=FLAGS.num_importance_samples,
+      feature_extractor=extractor, num_samples=FLAGS.num_samples, max_images=FLAGS.max_images,
+      max_likelihood_images=FLAGS.max_likelihood_images, seed=FLAGS.seed,
+      gin_bindings=FLAGS.gin_bindings)
+  logging.info('wrote %s', os.path.join(FLAGS.workdir, 'eval.json'))
+  print(json.dumps(experiment.summary(result), indent=1))
+
+
+if __name__ == '__main__':
+  flags.mark_flag_as_required('workdir')
+  app.run(main)

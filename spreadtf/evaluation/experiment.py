@@ -1,0 +1,257 @@
+"""The evaluation root behind `launch/evaluate.py`: scores one training run, writes `eval.json`.
+
+`evaluate(workdir, ...)` re-reads the run's own `operative_config.gin` (so the model, the spread
+and the data are the ones it trained with), restores its best checkpoint (`checkpoints/best/`,
+the best held-out ELBO) or else its latest, and measures on the held-out split of its data:
+
+  * `test_elbo`: the spread ELBO at the run's own spread, nats per image and bits per dimension;
+  * `iw_log_likelihood`: the importance-weighted log p~(y) with K samples from q(z | y), with its
+    standard error over images (a likelihood of data spread with the run's kernel: it compares
+    only between runs with the same spread; the VAE baseline's is of the clean data);
+  * with a feature extractor: `frechet_distance`, `kid` / `kid_std`, `precision` / `recall`
+    between generated images x = g(z) (no noise added) and the held-out real images, plus the
+    same numbers between real training and held-out images (`real_data_reference`: the floor a
+    perfect model would reach with this many images).
+
+Everything is seeded (`seed`), so a re-run gives the same numbers. The result goes to
+`<workdir>/eval.json` (written atomically), TensorBoard scalars `eval/*` at the checkpoint's step
+(`<workdir>/tensorboard/eval`) and `<workdir>/eval_samples.png` (a grid from fixed latent codes,
+the same codes for every run with the same latent size).
+"""
+
+import dataclasses
+import os
+import time
+
+from absl import logging
+import gin
+import numpy as np
+import tensorflow as tf
+
+from spreadtf import files
+from spreadtf.evaluation import likelihood
+from spreadtf.training import experiment as training_experiment
+from spreadtf.training import summaries
+
+__all__ = ['Run', 'find_checkpoint', 'load_run', 'held_out_images', 'generate', 'evaluate',
+           'summary']
+
+_ROOT = 'spreadtf.training.experiment.train'
+
+
+@dataclasses.dataclass
+class Run:
+  """A restored training run: the model, its data factory and where it came from."""
+  workdir: str
+  model: object
+  data_fn: object
+  seed: int
+  global_batch_size: int
+  checkpoint: str
+  step: int
+
+
+def find_checkpoint(workdir):
+  """The checkpoint to evaluate: the best held-out ELBO's (`checkpoints/best/`), else the latest.
+
+  Raises:
+    FileNotFoundError: naming `workdir` when it holds no checkpoint.
+  """
+  for directory in (os.path.join(workdir, 'checkpoints', 'best'),
+                    os.path.join(workdir, 'checkpoints')):
+    path = tf.train.latest_checkpoint(directory) if tf.io.gfile.isdir(directory) else None
+    if path:
+      return path
+  raise FileNotFoundError(
+      f'{workdir!r} holds no checkpoint (looked in checkpoints/best/ and checkpoints/): train it '
+      f'first, e.g. python launch/train.py --workdir={workdir} --gin_file=...')
+
+
+def load_run(workdir, gin_bindings=()):
+  """Rebuilds a run's model from its operative config and restores its checkpoint.
+
+  Args:
+    workdir: a `launch/train.py` workdir.
+    gin_bindings: extra bindings applied after the run's config (e.g. a new `DATA_DIR` on
+      another machine).
+
+  Returns:
+    A `Run`.
+
+  Raises:
+    FileNotFoundError: if the workdir has no `operative_config.gin` or no checkpoint.
+    RuntimeError: naming the checkpoint when it cannot be restored into the model.
+  """
+  config = os.path.join(workdir, 'operative_config.gin')
+  if not tf.io.gfile.exists(config):
+    raise FileNotFoundError(f'{config!r} does not exist: {workdir!r} is not a launch/train.py '
+                            'run (or it never started).')
+  checkpoint = find_checkpoint(workdir)
+  gin.clear_config()
+  gin.parse_config_files_and_bindings([config], list(gin_bindings), skip_unknown=False)
+  bindings = gin.get_bindings(_ROOT)
+  seed = bindings['seed']
+  model = bindings['model_fn'](seed=training_experiment.sub_seed(seed, 'model'))
+  model(tf.zeros((1,) + model.image_shape), training=False)
+  try:
+    status = tf.train.Checkpoint(model=model, spread=model.spread).restore(checkpoint)
+    status.expect_partial().assert_existing_objects_matched()
+  except Exception as e:  # pylint: disable=broad-except  (any unreadable checkpoint)
+    raise RuntimeError(f'cannot restore {checkpoint!r} into the model of {config!r}: '
+                       f'{type(e).__name__}: {e}') from e
+  step = int(tf.train.load_variable(checkpoint, 'step/.ATTRIBUTES/VARIABLE_VALUE'))
+  return Run(workdir=workdir, model=model, data_fn=bindings['data_fn'], seed=seed,
+             global_batch_size=bindings.get('global_batch_size', 100), checkpoint=checkpoint,
+             step=step)
+
+
+def held_out_images(run, split='test', max_images=None, seed=0):
+  """The images of `split` (the whole split once, in the pipeline's order) as a NumPy array.
+
+  Args:
+    run: a `Run`.
+    split: 'test' (held out) or 'train'.
+    max_images: None, or stop after this many.
+    seed: shuffle seed of the training split.
+
+  Returns:
+    float32 `[num, height, width, channels]`; the last partial batch of the split is dropped.
+  """
+  dataset = run.data_fn(split=split, global_batch_size=run.global_batch_size, seed=seed,
+                        repeat=False)
+  batches, num = [], 0
+  for batch in dataset:
+    batch = batch[0] if isinstance(batch, (tuple, list)) else batch
+    batches.append(batch.numpy())
+    num += len(batches[-1])
+    if max_images is not None and num >= max_images:
+      break
+  if not batches:
+    raise ValueError(f'the {split!r} split of {run.workdir!r} has fewer images than one batch '
+                     f'({run.global_batch_size}).')
+  return np.concatenate(batches)[:max_images]
+
+
+def generate(model, num, seed, batch_size=500):
+  """`num` samples x = g(z), z ~ N(0, I), no noise added; batch b uses `fold_in(seed, b)`."""
+  sample = tf.function(model.sample)
+  batches = []
+  for i, start in enumerate(range(0, num, batch_size)):
+    batches.append(sample(tf.constant(min(batch_size, num - start)),
+                          tf.random.experimental.stateless_fold_in(seed, i)).numpy())
+  return np.concatenate(batches)
+
+
+def _sample_quality(extractor, real, fake, seed):
+  from spreadtf.evaluation import sample_quality  # pylint: disable=g-import-not-at-top
+  return sample_quality.sample_quality(extractor(real), extractor(fake), seed=seed)
+
+
+def _spread_description(spread):
+  description = {'class': type(spread).__name__}
+  for name in ('scale', 'rank', 'lipschitz'):
+    value = getattr(spread, name, None)
+    if value is not None:
+      value = np.asarray(value)
+      description[name] = value.tolist() if value.size <= 8 else f'array{list(value.shape)}'
+  return description
+
+
+def evaluate(workdir, num_importance_samples=1000, feature_extractor=None, num_samples=None,
+             max_images=None, max_likelihood_images=None, seed=0, gin_bindings=(),
+             max_decoder_batch=10000, verbose=True):
+  """Evaluates the run in `workdir` and writes `<workdir>/eval.json` (see the module docstring).
+
+  Args:
+    workdir: a `launch/train.py` workdir with a checkpoint.
+    num_importance_samples: K of the importance-weighted likelihood (0: skip it).
+    feature_extractor: None (no sample-quality metrics) or a
+      `spreadtf.evaluation.features.FeatureExtractor`.
+    num_samples: generated images for the sample-quality metrics (None: as many as held-out
+      images).
+    max_images: None (the whole held-out split) or at most this many held-out images.
+    max_likelihood_images: None (all held-out images) or the first this many for the
+      importance-weighted likelihood (it costs K decoder passes per image).
+    seed: evaluation seed (spread noise, latent codes, KID subsets).
+    gin_bindings: extra bindings applied after the run's operative config.
+    max_decoder_batch: decoder evaluations per call of the likelihood estimate.
+    verbose: progress bars.
+
+  Returns:
+    The dict written to `eval.json`.
+
+  Raises:
+    FileNotFoundError: if the run has no config or checkpoint.
+    ValueError: if the extractor's input shape does not fit the run's images (checked first).
+  """
+  start = time.perf_counter()
+  run = load_run(workdir, gin_bindings)
+  model = run.model
+  if feature_extractor is not None:
+    from spreadtf.evaluation import features  # pylint: disable=g-import-not-at-top
+    features.check_fits(feature_extractor, model.image_shape)
+  logging.info('evaluating %s at step %d', run.checkpoint, run.step)
+  real = held_out_images(run, 'test', max_images)
+  num_dims = int(np.prod(model.image_shape))
+  seeds = {name: tf.constant([seed, training_experiment.sub_seed(seed, name)], tf.int32)
+           for name in ('elbo', 'iw', 'samples', 'grid')}
+  result = {'workdir': workdir, 'checkpoint': run.checkpoint, 'step': run.step,
+            'seed': seed, 'num_test_images': len(real), 'spread': _spread_description(
+                model.spread), 'spread_data': model.spread_data}
+
+  elbo = likelihood.spread_elbo(model, real, seeds['elbo'], verbose=verbose)
+  result.update(test_elbo=elbo['mean'], test_elbo_stderr=elbo['stderr'],
+                test_elbo_bits_per_dim=likelihood.bits_per_dim(elbo['mean'], num_dims))
+  if num_importance_samples:
+    images = real[:max_likelihood_images]
+    iw = likelihood.importance_weighted_log_likelihood(
+        model, images, num_importance_samples, seeds['iw'], max_decoder_batch, verbose)
+    result.update(iw_log_likelihood=iw['mean'], iw_log_likelihood_stderr=iw['stderr'],
+                  iw_bits_per_dim=likelihood.bits_per_dim(iw['mean'], num_dims),
+                  iw_num_samples=num_importance_samples, iw_num_images=len(images),
+                  iw_elbo_same_draws=iw['elbo'])
+
+  grid = generate(model, 64, seeds['grid'])
+  files.write_bytes(os.path.join(workdir, 'eval_samples.png'),
+                    summaries.to_png(summaries.image_grid(tf.constant(grid))).numpy())
+  if feature_extractor is not None:
+    fake = generate(model, num_samples or len(real), seeds['samples'])
+    quality = _sample_quality(feature_extractor, real, fake, seed)
+    result.update({k: quality[k] for k in ('frechet_distance', 'kid', 'kid_std', 'precision',
+                                           'recall')}, num_generated=len(fake))
+    reference = _sample_quality(feature_extractor, held_out_images(run, 'train', len(real)),
+                                real, seed)
+    result['real_data_reference'] = {
+        k: reference[k] for k in ('frechet_distance', 'kid', 'kid_std', 'precision', 'recall')}
+    result['feature_extractor'] = feature_extractor.description()
+  result['eval_seconds'] = time.perf_counter() - start
+
+  files.write_json(os.path.join(workdir, 'eval.json'), _json_ready(result))
+  writer = tf.summary.create_file_writer(os.path.join(workdir, 'tensorboard', 'eval'))
+  with writer.as_default(step=run.step):
+    for name, value in result.items():
+      if isinstance(value, float) and np.isfinite(value):
+        tf.summary.scalar(f'eval/{name}', value)
+  writer.close()
+  return result
+
+
+def summary(result):
+  """The headline numbers of an `evaluate` result (what the launcher prints)."""
+  keys = ('step', 'test_elbo', 'test_elbo_bits_per_dim', 'iw_log_likelihood',
+          'iw_log_likelihood_stderr', 'iw_num_samples', 'frechet_distance', 'kid', 'kid_std',
+          'precision', 'recall', 'eval_seconds')
+  return {k: result[k] for k in keys if k in result}
+
+
+def _json_ready(value):
+  """NumPy scalars to Python numbers, non-finite floats to None (eval.json is strict JSON)."""
+  if isinstance(value, dict):
+    return {k: _json_ready(v) for k, v in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [_json_ready(v) for v in value]
+  if isinstance(value, np.generic):
+    value = value.item()
+  if isinstance(value, float) and not np.isfinite(value):
+    return None
+  return value
