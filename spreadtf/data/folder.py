@@ -1,8 +1,10 @@
 """Images from a folder of jpg/png files, e.g. a manually downloaded CelebA `img_align_celeba/`.
 
-The file list is sorted, permuted with a fixed split seed, and the last `num_test` files are held
-out (the authors held out 20,000 of 202,599 CelebA images). Each image gets the same centre crop
-and resize as the TFDS pipeline.
+The file list is sorted, permuted with Python's `random.seed(123); random.shuffle` and the last
+`num_test` files are held out: for CelebA's `img_align_celeba/` (202,599 files) this is exactly
+the authors' split (20,000 held out, 182,599 for training). Each image gets the same centre crop
+and resize as the TFDS pipeline (the authors resized with PIL's Lanczos filter, we with TF's
+antialiased bilinear one).
 """
 
 import os

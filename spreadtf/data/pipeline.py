@@ -1,5 +1,7 @@
 """Steps shared by every image pipeline: scaling, the CelebA crop, train/test split, batching."""
 
+import random
+
 import numpy as np
 import tensorflow as tf
 
@@ -54,6 +56,10 @@ def center_crop_and_resize(image, crop_size, image_size):
 def split_items(items, split, num_test, split_seed=123):
   """Deterministically shuffles `items` and holds out the last `num_test` as the test split.
 
+  The permutation is Python's `random.seed(split_seed); random.shuffle(...)`, exactly as the
+  authors' CelebA code split the 202,599 sorted file names `000001.jpg`...`202599.jpg` (the
+  permutation depends only on the number of items and the seed, not on their values).
+
   Args:
     items: a NumPy array (split along axis 0) or a list, e.g. of file names.
     split: 'train' or 'test'.
@@ -70,7 +76,9 @@ def split_items(items, split, num_test, split_seed=123):
   num = len(items)
   if not 0 < num_test < num:
     raise ValueError(f'num_test={num_test} must be in (0, {num}) for {num} items.')
-  order = np.random.RandomState(split_seed).permutation(num)
+  order = list(range(num))
+  random.Random(split_seed).shuffle(order)
+  order = np.asarray(order)
   chosen = order[num - num_test:] if split == 'test' else order[:num - num_test]
   chosen = np.sort(chosen)
   if isinstance(items, np.ndarray):

@@ -23,8 +23,11 @@ spread. Compile with `spread_optimizer=` and call `spread_step` to take one asce
 spread's variables, which *maximises* the same objective the model minimises (the negative spread
 ELBO, an upper bound on the spread KL up to a constant), as in the paper's alternating max/min;
 `spreadtf.training.spread_learning` runs such steps in phases on a schedule. Both `spread_step`
-and `probe_objective` run the networks in inference mode (BatchNorm uses and keeps its moving
-statistics), so a spread phase changes nothing of the model.
+and `probe_objective` leave the model unchanged. By default they run the networks in inference
+mode (BatchNorm normalises with its moving statistics); `spread_batch_statistics=True` does what
+the authors' code did instead: BatchNorm normalises with the batch's own statistics, and the moving
+averages (every non-trainable variable of the networks) are put back after the step, so they are
+not updated. For networks without BatchNorm (the MLPs) the two are the same.
 
 Randomness is stateless: the step seed is `fold_in([seed, salt], optimizer.iterations)`. Under a
 strategy with several replicas every replica draws the noise of the whole global batch (the spread
@@ -103,7 +106,7 @@ class SpreadVAE(keras.Model):
   """
 
   def __init__(self, encoder, decoder, spread, low_variance=False, spread_data=True, seed=0,
-               name='spread_vae', **kwargs):
+               spread_batch_statistics=False, name='spread_vae', **kwargs):
     """Builds the model.
 
     Args:
@@ -117,6 +120,8 @@ class SpreadVAE(keras.Model):
       low_variance: score the reconstruction at `spread.spread_mean(x)` instead of at y.
       spread_data: False gives the standard VAE baseline (no spread of the data).
       seed: integer seed of the in-step noise.
+      spread_batch_statistics: run `spread_step` / `probe_objective` with BatchNorm on batch
+        statistics (moving averages kept unchanged), as the authors did; False: inference mode.
       name: model name.
       **kwargs: passed to `keras.Model`.
     """
@@ -127,6 +132,7 @@ class SpreadVAE(keras.Model):
     self.low_variance = bool(low_variance)
     self.spread_data = bool(spread_data)
     self.seed = int(seed)
+    self.spread_batch_statistics = bool(spread_batch_statistics)
     self.latent_dim = int(decoder.inputs[0].shape[-1])
     self.image_shape = tuple(int(d) for d in decoder.outputs[0].shape[1:])
     self._trackers = [keras.metrics.Mean(name=n) for n in ('loss', 'elbo', 'reconstruction',
@@ -248,17 +254,30 @@ class SpreadVAE(keras.Model):
     return self._update_metrics(terms)
 
   def _objective_share(self, data, seed):
-    """This replica's share sum_i loss_i / global_batch of the mean objective (inference mode)."""
+    """This replica's share sum_i loss_i / global_batch of the mean objective, model unchanged.
+
+    Inference mode, or (`spread_batch_statistics`) training mode with the networks'
+    non-trainable variables (BatchNorm moving averages) restored afterwards.
+    """
     images = data[0] if isinstance(data, (tuple, list)) else data
     global_batch = tf.shape(images)[0] * _num_replicas()
-    terms = self.per_example_terms(images, seed, training=False)
-    return tf.nn.compute_average_loss(terms['loss'], global_batch_size=global_batch)
+    if not self.spread_batch_statistics:
+      terms = self.per_example_terms(images, seed, training=False)
+      return tf.nn.compute_average_loss(terms['loss'], global_batch_size=global_batch)
+    state = self.encoder.non_trainable_variables + self.decoder.non_trainable_variables
+    saved = [tf.identity(v) for v in state]
+    terms = self.per_example_terms(images, seed, training=True)
+    objective = tf.nn.compute_average_loss(terms['loss'], global_batch_size=global_batch)
+    with tf.control_dependencies([objective]):
+      restores = [v.assign(value) for v, value in zip(state, saved)]
+    with tf.control_dependencies(restores):
+      return tf.identity(objective)
 
   def spread_step(self, data):
     """One ascent step of `spread_optimizer` on the spread's variables (per-replica batch).
 
     Maximises the mean objective (the loss `train_step` minimises) over the spread, with the
-    model fixed; seeded by `fold_in([seed, 2], spread_optimizer.iterations)`. Call it through
+    model fixed (BatchNorm: see `spread_batch_statistics`); seeded by `fold_in([seed, 2], spread_optimizer.iterations)`. Call it through
     `strategy.run` like `train_step`.
 
     Returns:
@@ -295,7 +314,8 @@ class SpreadVAE(keras.Model):
 
 @gin.configurable(module='spreadtf.models.spread_vae')
 def make_spread_vae(image_shape, latent_dim, encoder_fn, decoder_fn, spread_fn,
-                    low_variance=False, spread_data=True, seed=0, dtype_policy=None):
+                    low_variance=False, spread_data=True, seed=0, dtype_policy=None,
+                    spread_batch_statistics=False):
   """Builds a `SpreadVAE` from network factories and a spread-kernel constructor.
 
   Call inside `strategy.scope()`: everything built here may own variables (learned spreads too).
@@ -313,6 +333,7 @@ def make_spread_vae(image_shape, latent_dim, encoder_fn, decoder_fn, spread_fn,
     seed: integer seed of the in-step noise.
     dtype_policy: None or a Keras dtype policy name such as `'mixed_bfloat16'` for the networks;
       the spread noise, likelihood and KL stay float32.
+    spread_batch_statistics: see `SpreadVAE` (BatchNorm mode of spread-ascent steps).
 
   Returns:
     An unbuilt `SpreadVAE` (call it once on a batch to create its variables).
@@ -321,4 +342,5 @@ def make_spread_vae(image_shape, latent_dim, encoder_fn, decoder_fn, spread_fn,
   encoder = encoder_fn(image_shape=image_shape, latent_dim=latent_dim, dtype_policy=dtype_policy)
   decoder = decoder_fn(image_shape=image_shape, latent_dim=latent_dim, dtype_policy=dtype_policy)
   return SpreadVAE(encoder, decoder, spread_fn(), low_variance=low_variance,
-                   spread_data=spread_data, seed=seed)
+                   spread_data=spread_data, seed=seed,
+                   spread_batch_statistics=spread_batch_statistics)

@@ -1,5 +1,7 @@
 """Tests of the shared pipeline steps: scaling, the CelebA crop, splits, batching."""
 
+import hashlib
+
 from absl.testing import parameterized
 import gin
 import numpy as np
@@ -33,6 +35,18 @@ class PipelineTest(tf.test.TestCase, parameterized.TestCase):
     # A left-top crop would give something else.
     wrong = tf.image.resize(image[:140, :140], [64, 64], antialias=True)
     self.assertNotAllClose(out, wrong, atol=1e-2)
+
+  def test_celeba_split_is_the_authors(self):
+    # Known answer from the authors' CelebA data handler: the names '%.6d.jpg' % i for
+    # i = 1..202599, random.seed(123); random.shuffle(paths), the last 20,000 held out.
+    names = ['%.6d.jpg' % i for i in range(1, 202600)]
+    test = pipeline.split_items(names, 'test', 20000)
+    self.assertLen(test, 20000)
+    self.assertEqual(test[:5], ['000009.jpg', '000031.jpg', '000078.jpg', '000081.jpg',
+                                '000092.jpg'])
+    self.assertEqual(hashlib.sha256(','.join(test).encode()).hexdigest()[:16],
+                     '5279e7090366af65')
+    self.assertLen(pipeline.split_items(names, 'train', 20000), 182599)
 
   def test_split_items_is_disjoint_and_fixed(self):
     items = [f'f{i}' for i in range(10)]

@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from spreadtf.data import fake
+from spreadtf.models import celeba_conv
 from spreadtf.models import mlp
 from spreadtf.models import spread_vae
 from spreadtf.spreads import injective
@@ -129,6 +130,42 @@ class SpreadPhaseTest(tf.test.TestCase, parameterized.TestCase):
           # injective_test's aggressive-update test.
           self.assertLess(top, _LIPSCHITZ * 1.01)
         self.assertLess(float(spread.lipschitz_upper_bound()), 1.)  # Rigorous: f is injective.
+
+  @parameterized.named_parameters(('inference_mode', False), ('batch_statistics', True))
+  def test_batchnorm_mode_of_spread_steps(self, batch_statistics):
+    # The CelebA nets have BatchNorm: the authors' spread phases normalise with batch statistics
+    # but leave the moving averages alone; spreadtf's default uses the moving averages.
+    keras.utils.set_random_seed(0)
+    shape = (16, 16, 3)
+    model = spread_vae.make_spread_vae(
+        shape, 2, functools.partial(celeba_conv.make_encoder, filters=(4, 4)),
+        functools.partial(celeba_conv.make_decoder, filters=(4, 4), dense_filters=4),
+        lambda: lowrank.LowRankGaussianSpread(0.2, rank=2, event_size=768, event_ndims=3,
+                                              seed=0),
+        seed=3, spread_batch_statistics=batch_statistics)
+    model(tf.zeros((1,) + shape))
+    spread_opt = keras.optimizers.Adam(1e-2)
+    spread_opt.build(model.spread.trainable_variables)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), spread_optimizer=spread_opt)
+    images = tf.constant(fake.make_images(8, shape))
+    networks = model.encoder.variables + model.decoder.variables
+    self.assertNotEmpty(model.decoder.non_trainable_variables)  # the moving averages
+    before = [v.numpy() for v in networks]
+    spread_before = [v.numpy() for v in model.spread.trainable_variables]
+    objective = tf.function(model.spread_step)(images)
+    for old, variable in zip(before, networks):
+      self.assertAllEqual(old, variable)  # weights and moving averages untouched either way
+    self.assertNotAllClose(spread_before[0], model.spread.trainable_variables[0].numpy())
+    # The objective the step ascended is the one at batch statistics iff asked.
+    for old, variable in zip(spread_before, model.spread.trainable_variables):
+      variable.assign(old)
+    seed = tf.random.experimental.stateless_fold_in(tf.constant([3, 2]), 0)
+    terms = {mode: model.per_example_terms(images, seed, training=mode)['loss']
+             for mode in (False, True)}
+    for v, old in zip(networks, before):
+      v.assign(old)
+    self.assertNotAllClose(terms[False], terms[True])  # the two modes really differ here
+    self.assertAllClose(objective, tf.reduce_mean(terms[batch_statistics]), rtol=1e-5)
 
   def test_spread_step_needs_a_spread_optimizer(self):
     model = _make_model(_low_rank, spread_optimizer=False)
