@@ -4,19 +4,19 @@ It builds data (global batches), the model and the optimizer inside `strategy.sc
 from the latest checkpoint in `<workdir>/checkpoints`, runs `loop.train_loop`, and writes
 `operative_config.gin`, TensorBoard summaries (`<workdir>/tensorboard`), `metrics.json` and the
 generator SavedModel (`<workdir>/export`). Under multi-worker training every worker saves (the
-collectives need it), but only the chief writes into the workdir proper.
+collectives need it), but only the chief writes into the workdir proper. Checkpoint I/O lives
+in `checkpoints`, named sub-seeds in `seeding`.
 
 Learned spreads: with `spread_schedule` and `spread_optimizer_fn` the root alternates model steps
-with spread-ascent phases (`spread_learning`), checkpoints both optimizers, logs each phase's
-objective before and after to TensorBoard (`spread/*`) and, for a low-rank spread, writes the
-leading eigenvectors of the learned covariance as `<workdir>/spread_eigenvectors.png` (the
-paper's Fig. 2d). `init_checkpoint` starts the encoder and decoder from another run (the paper's
-learned injective spread starts from a fixed-spread model).
+with spread-ascent phases (`spread_learning.SpreadPhaseHook`), checkpoints both optimizers, logs
+each phase's objective before and after to TensorBoard (`spread/*`) and, for a low-rank spread,
+writes the leading eigenvectors of the learned covariance as `<workdir>/spread_eigenvectors.png`
+(the paper's Fig. 2d). `init_checkpoint` starts the encoder and decoder from another run (the
+paper's learned injective spread starts from a fixed-spread model).
 """
 
 import json
 import os
-import zlib
 
 from absl import logging
 import gin
@@ -25,119 +25,15 @@ import numpy as np
 import tensorflow as tf
 
 from spreadtf.export import generator
+from spreadtf.training import checkpoints
 from spreadtf.training import configurables  # pylint: disable=unused-import  (gin registration)
 from spreadtf.training import loop
+from spreadtf.training import seeding
 from spreadtf.training import spread_learning
 from spreadtf.training import strategy as strategy_lib
 from spreadtf.training import summaries
 
-__all__ = ['sub_seed', 'make_checkpoint', 'restore_latest', 'restore_networks', 'train']
-
-
-def sub_seed(seed, name):
-  """A named, deterministic 31-bit sub-seed of the run seed (e.g. 'data', 'model')."""
-  state = np.random.SeedSequence([seed, zlib.crc32(name.encode())]).generate_state(1)
-  return int(state[0] % (2 ** 31 - 1))
-
-
-def make_checkpoint(model, optimizer):
-  """`tf.train.Checkpoint` of the model, optimizer, spread kernel, spread optimizer and step."""
-  spread_optimizer = getattr(model, 'spread_optimizer', None)
-  extra = {'spread_optimizer': spread_optimizer} if spread_optimizer is not None else {}
-  return tf.train.Checkpoint(model=model, optimizer=optimizer, spread=model.spread,
-                             step=optimizer.iterations, **extra)
-
-
-def restore_latest(checkpoint, manager):
-  """Restores the latest checkpoint of `manager`, if any.
-
-  Returns:
-    The restored checkpoint path, or None when the directory holds none.
-
-  Raises:
-    RuntimeError: naming the path, when a checkpoint exists but cannot be read. Nothing is
-      deleted.
-  """
-  directory = manager.directory
-  path = manager.latest_checkpoint
-  if path is None:
-    found = tf.io.gfile.glob(os.path.join(directory, '*.index'))
-    if found:  # TF ignores an unreadable state file; starting over would hide the old run.
-      raise RuntimeError(
-          f'{directory!r} holds checkpoints ({", ".join(sorted(found))}) but its state file '
-          f'{os.path.join(directory, "checkpoint")!r} is missing or unreadable. Nothing was '
-          'deleted; repair or move it, or use a new workdir.')
-    return None
-  try:
-    checkpoint.restore(path).assert_existing_objects_matched()
-  # Any failure to read it (a truncated data file raises IndexError) is the same user problem.
-  except Exception as e:  # pylint: disable=broad-except
-    raise RuntimeError(f'cannot restore checkpoint {path!r} (corrupt or from another model): '
-                       f'{type(e).__name__}: {e}. Nothing was deleted; move it aside or use a '
-                       'new workdir.') from e
-  return path
-
-
-def _checkpoint_prefix(path):
-  """The checkpoint prefix `path` names: a prefix, a checkpoint directory, or a run's workdir."""
-  if tf.io.gfile.isdir(path):
-    for directory in (path, os.path.join(path, 'checkpoints')):
-      latest = tf.train.latest_checkpoint(directory)
-      if latest:
-        return latest
-    raise FileNotFoundError(f'init_checkpoint {path!r} is a directory without checkpoints '
-                            '(looked in it and in its checkpoints/ subdirectory).')
-  if not tf.io.gfile.exists(path + '.index'):
-    raise FileNotFoundError(f'init_checkpoint {path!r} is neither a directory nor a checkpoint '
-                            f'prefix ({path + ".index"!r} does not exist).')
-  return path
-
-
-def restore_networks(model, path):
-  """Initialises `model.encoder` and `model.decoder` from another run's checkpoint.
-
-  Only the networks are read (weights and BatchNorm statistics): the other run's optimizer,
-  step and spread are ignored, so a fixed-spread run can start a learned-spread one.
-
-  Args:
-    model: a built `SpreadVAE`.
-    path: a checkpoint prefix (`.../checkpoints/ckpt-200`), a checkpoint directory, or the
-      workdir of a run (its latest checkpoint is used).
-
-  Returns:
-    The checkpoint prefix read.
-
-  Raises:
-    FileNotFoundError: if `path` holds no checkpoint.
-    RuntimeError: naming the path, if the checkpoint does not hold matching networks.
-  """
-  prefix = _checkpoint_prefix(path)
-  networks = tf.train.Checkpoint(
-      model=tf.train.Checkpoint(encoder=model.encoder, decoder=model.decoder))
-  try:
-    networks.restore(prefix).assert_existing_objects_matched()
-  except Exception as e:  # pylint: disable=broad-except
-    raise RuntimeError(f'cannot initialise the encoder and decoder from {prefix!r} (not a '
-                       f'SpreadVAE checkpoint with the same networks?): {type(e).__name__}: '
-                       f'{e}') from e
-  return prefix
-
-
-def _build_spread_optimizer(model, spread_optimizer_fn, spread_schedule):
-  """The spread optimizer (built on the spread's variables) or None; checks the combination."""
-  if (spread_optimizer_fn is None) != (spread_schedule is None):
-    raise ValueError('spread learning needs both `spread_schedule` and `spread_optimizer_fn` '
-                     f'(got spread_schedule={spread_schedule!r}, '
-                     f'spread_optimizer_fn={spread_optimizer_fn!r}).')
-  if spread_schedule is None:
-    return None
-  if not model.spread.trainable_variables:
-    raise ValueError(f'`spread_schedule` is set but the spread {type(model.spread).__name__} has '
-                     'no trainable variables; use a learned spread (LowRankGaussianSpread, '
-                     'InjectiveSpread) or drop the schedule.')
-  spread_optimizer = spread_optimizer_fn()
-  spread_optimizer.build(model.spread.trainable_variables)
-  return spread_optimizer
+__all__ = ['train']
 
 
 def _finite_or_none(metrics):
@@ -195,26 +91,27 @@ def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
                strategy.num_replicas_in_sync, gin.config_str())
 
   with strategy.scope():
-    model = model_fn(seed=sub_seed(seed, 'model'))
+    model = model_fn(seed=seeding.sub_seed(seed, 'model'))
     model(tf.zeros((1,) + model.image_shape), training=False)  # Creates the variables.
     optimizer = optimizer_fn()
-    spread_optimizer = _build_spread_optimizer(model, spread_optimizer_fn, spread_schedule)
+    spread_optimizer = spread_learning.make_spread_optimizer(model, spread_optimizer_fn,
+                                                             spread_schedule)
     model.compile(optimizer=optimizer, spread_optimizer=spread_optimizer)
     optimizer.build(model.trainable_variables)
-  checkpoint = make_checkpoint(model, optimizer)
+  checkpoint = checkpoints.make_checkpoint(model, optimizer)
   manager = tf.train.CheckpointManager(checkpoint, os.path.join(outdir, 'checkpoints'),
                                        max_to_keep=checkpoints_to_keep)
-  resumed = restore_latest(checkpoint, manager)
+  resumed = checkpoints.restore_latest(checkpoint, manager)
   start_step = int(optimizer.iterations.numpy())
   if resumed:
     logging.info('resumed from step %d (%s)', start_step, resumed)
   elif init_checkpoint:
     logging.info('initialised the encoder and decoder from %s',
-                 restore_networks(model, init_checkpoint))
+                 checkpoints.restore_networks(model, init_checkpoint))
 
   # A resumed run reshuffles from a seed folded with its start step instead of replaying the
   # first batches again (the input position itself is not checkpointed).
-  data_seed = sub_seed(seed, f'data/{start_step}')
+  data_seed = seeding.sub_seed(seed, f'data/{start_step}')
   train_data = data_fn(split='train', global_batch_size=global_batch_size, seed=data_seed)
   test_data = (data_fn(split='test', global_batch_size=global_batch_size, seed=data_seed)
                if eval_steps else None)
@@ -222,7 +119,7 @@ def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
     _write_text(os.path.join(workdir, 'operative_config.gin'), gin.operative_config_str())
   writer = (tf.summary.create_file_writer(os.path.join(workdir, 'tensorboard')) if chief
             else tf.summary.create_noop_writer())
-  sample_seed = tf.constant([sub_seed(seed, 'samples'), 0], tf.int32)
+  sample_seed = tf.constant([seeding.sub_seed(seed, 'samples'), 0], tf.int32)
 
   def on_epoch_end(step, train_logs, test_logs):
     summaries.write_epoch_summaries(writer, step, train_logs, test_logs,
@@ -230,30 +127,12 @@ def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
     manager.save(checkpoint_number=step)
     logging.info('step %d: train %s test %s', step, train_logs, test_logs)
 
-  phases = []
   before_step = None
   if spread_schedule is not None:
-    runner = spread_learning.SpreadPhaseRunner(model, strategy)
-    # A fixed probe batch: the objective before and after a phase is measured on it.
-    probe_data = test_data if test_data is not None else train_data
-    probe_batch = next(iter(strategy.experimental_distribute_dataset(probe_data)))
-    num_eigenvectors = (min(num_eigenvectors, model.spread.rank)
-                        if hasattr(model.spread, 'principal_directions') else 0)
-
-    def before_step(step, iterator):
-      if not spread_schedule.is_due(step):
-        return
-      logs = runner(iterator, spread_schedule.num_steps, probe_batch)
-      eigenvectors = (summaries.eigenvector_images(model.spread, model.image_shape,
-                                                   num_eigenvectors)
-                      if num_eigenvectors else None)
-      summaries.write_spread_summaries(writer, step, logs, eigenvectors)
-      if eigenvectors is not None and chief:
-        tf.io.write_file(os.path.join(workdir, 'spread_eigenvectors.png'),
-                         summaries.to_png(summaries.image_grid(eigenvectors)))
-      logging.info('spread phase before step %d: objective %.4f -> %.4f (spread step %d)', step,
-                   logs['objective_before'], logs['objective_after'], logs['spread_steps'])
-      phases.append(logs)
+    before_step = spread_learning.SpreadPhaseHook(
+        model, strategy, spread_schedule, test_data if test_data is not None else train_data,
+        writer, os.path.join(workdir, 'spread_eigenvectors.png') if chief else None,
+        num_eigenvectors)
 
   result = loop.train_loop(model, strategy, train_data, test_data, num_steps=num_steps,
                            steps_per_epoch=steps_per_epoch, eval_steps=eval_steps,
@@ -266,6 +145,7 @@ def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
       'global_batch_size': global_batch_size,
       'num_replicas': strategy.num_replicas_in_sync}
   if spread_schedule is not None:
+    phases = before_step.phases
     metrics.update(spread_phases=len(phases),
                    spread_steps=int(model.spread_optimizer.iterations.numpy()),
                    spread_objective_before=phases[-1]['objective_before'] if phases else None,

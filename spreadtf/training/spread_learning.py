@@ -19,10 +19,14 @@ epochs, 1000 ascent steps) becomes `start_step = 100 * steps_per_epoch`,
 
 import dataclasses
 
+from absl import logging
 import gin
 import tensorflow as tf
 
-__all__ = ['SpreadPhaseRunner', 'SpreadSchedule', 'make_spread_schedule']
+from spreadtf.training import summaries
+
+__all__ = ['SpreadPhaseHook', 'SpreadPhaseRunner', 'SpreadSchedule', 'make_spread_optimizer',
+           'make_spread_schedule']
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,3 +103,88 @@ class SpreadPhaseRunner:
       self._step(next(iterator))
     return {'objective_before': before, 'objective_after': self.probe(probe_batch),
             'spread_steps': int(self._model.spread_optimizer.iterations.numpy())}
+
+
+def make_spread_optimizer(model, spread_optimizer_fn, spread_schedule):
+  """The spread optimizer, built on the spread's variables, or None without spread learning.
+
+  Call inside `strategy.scope()`.
+
+  Args:
+    model: a built `SpreadVAE`.
+    spread_optimizer_fn: zero-argument optimizer constructor, or None.
+    spread_schedule: a `SpreadSchedule`, or None.
+
+  Returns:
+    A built Keras optimizer, or None when both arguments are None.
+
+  Raises:
+    ValueError: if only one of the two is given, or the spread has no trainable variables.
+  """
+  if (spread_optimizer_fn is None) != (spread_schedule is None):
+    raise ValueError('spread learning needs both `spread_schedule` and `spread_optimizer_fn` '
+                     f'(got spread_schedule={spread_schedule!r}, '
+                     f'spread_optimizer_fn={spread_optimizer_fn!r}).')
+  if spread_schedule is None:
+    return None
+  if not model.spread.trainable_variables:
+    raise ValueError(f'`spread_schedule` is set but the spread {type(model.spread).__name__} has '
+                     'no trainable variables; use a learned spread (LowRankGaussianSpread, '
+                     'InjectiveSpread) or drop the schedule.')
+  spread_optimizer = spread_optimizer_fn()
+  spread_optimizer.build(model.spread.trainable_variables)
+  return spread_optimizer
+
+
+class SpreadPhaseHook:
+  """The training loop's `before_step` hook of a learned-spread run.
+
+  Before every model step where the schedule is due it runs a spread phase, writes its
+  `spread/*` summaries (and, for a low-rank spread, the leading eigenvectors of the learned
+  covariance, the paper's Fig. 2d, also as a PNG), and logs the objective before and after.
+
+  Attributes:
+    phases: the logs of every phase run so far by this hook (see `SpreadPhaseRunner`).
+  """
+
+  def __init__(self, model, strategy, schedule, probe_data, writer, eigenvector_path=None,
+               num_eigenvectors=20):
+    """Compiles the phase steps and takes the probe batch.
+
+    Args:
+      model: a compiled `SpreadVAE` with a spread optimizer.
+      strategy: the strategy that built it.
+      schedule: a `SpreadSchedule`.
+      probe_data: `tf.data.Dataset` whose first global batch is the fixed probe batch (the
+        objective before and after a phase is measured on it).
+      writer: a `tf.summary` writer.
+      eigenvector_path: where to write the eigenvector PNG, or None (not the chief).
+      num_eigenvectors: leading eigenvectors shown (at most the rank; ignored for spreads
+        without `principal_directions`).
+    """
+    self._model = model
+    self._schedule = schedule
+    self._writer = writer
+    self._eigenvector_path = eigenvector_path
+    self._runner = SpreadPhaseRunner(model, strategy)
+    self._probe_batch = next(iter(strategy.experimental_distribute_dataset(probe_data)))
+    self._num_eigenvectors = (min(num_eigenvectors, model.spread.rank)
+                              if hasattr(model.spread, 'principal_directions') else 0)
+    self.phases = []
+
+  def __call__(self, step, iterator):
+    """Runs a phase on batches of the distributed `iterator` if one is due before `step`."""
+    if not self._schedule.is_due(step):
+      return
+    model = self._model
+    logs = self._runner(iterator, self._schedule.num_steps, self._probe_batch)
+    eigenvectors = (summaries.eigenvector_images(model.spread, model.image_shape,
+                                                 self._num_eigenvectors)
+                    if self._num_eigenvectors else None)
+    summaries.write_spread_summaries(self._writer, step, logs, eigenvectors)
+    if eigenvectors is not None and self._eigenvector_path:
+      tf.io.write_file(self._eigenvector_path,
+                       summaries.to_png(summaries.image_grid(eigenvectors)))
+    logging.info('spread phase before step %d: objective %.4f -> %.4f (spread step %d)', step,
+                 logs['objective_before'], logs['objective_after'], logs['spread_steps'])
+    self.phases.append(logs)

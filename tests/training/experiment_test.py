@@ -15,6 +15,7 @@ from spreadtf.models import mlp
 from spreadtf.models import spread_vae
 from spreadtf.spreads import kernels
 from spreadtf.spreads import lowrank
+from spreadtf.training import checkpoints
 from spreadtf.training import experiment
 from spreadtf.training import spread_learning
 
@@ -47,9 +48,9 @@ def _restore_fresh(workdir):
   model(tf.zeros((1,) + _IMAGE_SHAPE))
   optimizer = keras.optimizers.Adam(1e-2)
   optimizer.build(model.trainable_variables)
-  checkpoint = experiment.make_checkpoint(model, optimizer)
+  checkpoint = checkpoints.make_checkpoint(model, optimizer)
   manager = tf.train.CheckpointManager(checkpoint, os.path.join(workdir, 'checkpoints'), 5)
-  return model, optimizer, experiment.restore_latest(checkpoint, manager)
+  return model, optimizer, checkpoints.restore_latest(checkpoint, manager)
 
 
 def _summary_steps(workdir):
@@ -197,9 +198,9 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
     optimizer.build(model.trainable_variables)
     spread_optimizer.build(model.spread.trainable_variables)
     model.compile(optimizer=optimizer, spread_optimizer=spread_optimizer)
-    manager = tf.train.CheckpointManager(experiment.make_checkpoint(model, optimizer),
+    manager = tf.train.CheckpointManager(checkpoints.make_checkpoint(model, optimizer),
                                          os.path.join(workdir, 'checkpoints'), 5)
-    path = experiment.restore_latest(experiment.make_checkpoint(model, optimizer), manager)
+    path = checkpoints.restore_latest(checkpoints.make_checkpoint(model, optimizer), manager)
     self.assertEqual((int(optimizer.iterations), int(spread_optimizer.iterations)), (2, 4))
     saved_raw = tf.train.load_variable(path, 'spread/L_raw/.ATTRIBUTES/VARIABLE_VALUE')
     self.assertAllEqual(model.spread.L_raw, saved_raw)
@@ -228,7 +229,7 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
     self.assertNotAllClose(model.decoder.get_weights()[0], trained.decoder.get_weights()[0])
     for path in (source, os.path.join(source, 'checkpoints'),
                  os.path.join(source, 'checkpoints', 'ckpt-2')):
-      self.assertEndsWith(experiment.restore_networks(model, path), 'ckpt-2')
+      self.assertEndsWith(checkpoints.restore_networks(model, path), 'ckpt-2')
       for mine, theirs in zip(model.encoder.weights + model.decoder.weights,
                               trained.encoder.weights + trained.decoder.weights):
         self.assertAllEqual(mine, theirs)
@@ -242,18 +243,13 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
     model(tf.zeros((1,) + _IMAGE_SHAPE))
     missing = os.path.join(self.create_tempdir().full_path, 'nothing')
     with self.assertRaisesRegex(FileNotFoundError, 'nothing'):
-      experiment.restore_networks(model, missing)
+      checkpoints.restore_networks(model, missing)
     with self.assertRaisesRegex(FileNotFoundError, 'without checkpoints'):
-      experiment.restore_networks(model, self.create_tempdir().full_path)
+      checkpoints.restore_networks(model, self.create_tempdir().full_path)
     source = self.create_tempdir().full_path
     _run(source, num_steps=2)  # latent_dim 2: the networks do not match.
     with self.assertRaisesRegex(RuntimeError, 'ckpt-2'):
-      experiment.restore_networks(model, source)
-
-  def test_sub_seeds_are_named_and_deterministic(self):
-    self.assertEqual(experiment.sub_seed(3, 'data'), experiment.sub_seed(3, 'data'))
-    self.assertNotEqual(experiment.sub_seed(3, 'data'), experiment.sub_seed(3, 'model'))
-    self.assertNotEqual(experiment.sub_seed(3, 'data'), experiment.sub_seed(4, 'data'))
+      checkpoints.restore_networks(model, source)
 
 
 if __name__ == '__main__':

@@ -1,0 +1,95 @@
+"""Checkpoint I/O of a run: what is saved, resuming from a workdir, and starting from another run.
+
+A run's `tf.train.Checkpoint` holds the model (networks, BatchNorm statistics), its optimizer,
+the spread kernel, the spread optimizer of a learned spread, and the step. Errors name the path
+and never delete anything: an unreadable checkpoint is the user's to inspect.
+"""
+
+import os
+
+import tensorflow as tf
+
+__all__ = ['make_checkpoint', 'restore_latest', 'restore_networks']
+
+
+def make_checkpoint(model, optimizer):
+  """`tf.train.Checkpoint` of the model, optimizer, spread kernel, spread optimizer and step."""
+  spread_optimizer = getattr(model, 'spread_optimizer', None)
+  extra = {'spread_optimizer': spread_optimizer} if spread_optimizer is not None else {}
+  return tf.train.Checkpoint(model=model, optimizer=optimizer, spread=model.spread,
+                             step=optimizer.iterations, **extra)
+
+
+def restore_latest(checkpoint, manager):
+  """Restores the latest checkpoint of `manager`, if any.
+
+  Returns:
+    The restored checkpoint path, or None when the directory holds none.
+
+  Raises:
+    RuntimeError: naming the path, when a checkpoint exists but cannot be read. Nothing is
+      deleted.
+  """
+  directory = manager.directory
+  path = manager.latest_checkpoint
+  if path is None:
+    found = tf.io.gfile.glob(os.path.join(directory, '*.index'))
+    if found:  # TF ignores an unreadable state file; starting over would hide the old run.
+      raise RuntimeError(
+          f'{directory!r} holds checkpoints ({", ".join(sorted(found))}) but its state file '
+          f'{os.path.join(directory, "checkpoint")!r} is missing or unreadable. Nothing was '
+          'deleted; repair or move it, or use a new workdir.')
+    return None
+  try:
+    checkpoint.restore(path).assert_existing_objects_matched()
+  # Any failure to read it (a truncated data file raises IndexError) is the same user problem.
+  except Exception as e:  # pylint: disable=broad-except
+    raise RuntimeError(f'cannot restore checkpoint {path!r} (corrupt or from another model): '
+                       f'{type(e).__name__}: {e}. Nothing was deleted; move it aside or use a '
+                       'new workdir.') from e
+  return path
+
+
+def _checkpoint_prefix(path):
+  """The checkpoint prefix `path` names: a prefix, a checkpoint directory, or a run's workdir."""
+  if tf.io.gfile.isdir(path):
+    for directory in (path, os.path.join(path, 'checkpoints')):
+      latest = tf.train.latest_checkpoint(directory)
+      if latest:
+        return latest
+    raise FileNotFoundError(f'init_checkpoint {path!r} is a directory without checkpoints '
+                            '(looked in it and in its checkpoints/ subdirectory).')
+  if not tf.io.gfile.exists(path + '.index'):
+    raise FileNotFoundError(f'init_checkpoint {path!r} is neither a directory nor a checkpoint '
+                            f'prefix ({path + ".index"!r} does not exist).')
+  return path
+
+
+def restore_networks(model, path):
+  """Initialises `model.encoder` and `model.decoder` from another run's checkpoint.
+
+  Only the networks are read (weights and BatchNorm statistics): the other run's optimizer,
+  step and spread are ignored, so a fixed-spread run can start a learned-spread one.
+
+  Args:
+    model: a built `SpreadVAE`.
+    path: a checkpoint prefix (`.../checkpoints/ckpt-200`), a checkpoint directory, or the
+      workdir of a run (its latest checkpoint is used).
+
+  Returns:
+    The checkpoint prefix read.
+
+  Raises:
+    FileNotFoundError: if `path` holds no checkpoint.
+    RuntimeError: naming the path, if the checkpoint does not hold matching networks.
+  """
+  prefix = _checkpoint_prefix(path)
+  networks = tf.train.Checkpoint(
+      model=tf.train.Checkpoint(encoder=model.encoder, decoder=model.decoder))
+  try:
+    networks.restore(prefix).assert_existing_objects_matched()
+  except Exception as e:  # pylint: disable=broad-except
+    raise RuntimeError(f'cannot initialise the encoder and decoder from {prefix!r} (not a '
+                       f'SpreadVAE checkpoint with the same networks?): {type(e).__name__}: '
+                       f'{e}') from e
+  return prefix
