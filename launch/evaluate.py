@@ -45,11 +45,11 @@ FLAGS = flags.FLAGS
 
 def _feature_extractor(features, inception_weights):
   """The extractor the flags name, or None; the default one only where it exists."""
+  if features == 'none' and not inception_weights:
+    return None
   from spreadtf.evaluation import features as features_lib  # pylint: disable=g-import-not-at-top
   if inception_weights:
     return features_lib.inception_v3(inception_weights)
-  if features == 'none':
-    return None
   if features == 'default':
     if not os.path.isdir(DEFAULT_FEATURES):
       raise FileNotFoundError(

@@ -30,7 +30,7 @@ import tensorflow as tf
 
 from spreadtf import files
 from spreadtf.evaluation import likelihood
-from spreadtf.training import experiment as training_experiment
+from spreadtf.training import seeding
 from spreadtf.training import summaries
 
 __all__ = ['Run', 'find_checkpoint', 'load_run', 'held_out_images', 'generate', 'evaluate',
@@ -91,7 +91,7 @@ def load_run(workdir, gin_bindings=()):
   gin.parse_config_files_and_bindings([config], list(gin_bindings), skip_unknown=False)
   bindings = gin.get_bindings(_ROOT)
   seed = bindings['seed']
-  model = bindings['model_fn'](seed=training_experiment.sub_seed(seed, 'model'))
+  model = bindings['model_fn'](seed=seeding.sub_seed(seed, 'model'))
   model(tf.zeros((1,) + model.image_shape), training=False)
   try:
     status = tf.train.Checkpoint(model=model, spread=model.spread).restore(checkpoint)
@@ -193,7 +193,7 @@ def evaluate(workdir, num_importance_samples=1000, feature_extractor=None, num_s
   logging.info('evaluating %s at step %d', run.checkpoint, run.step)
   real = held_out_images(run, 'test', max_images)
   num_dims = int(np.prod(model.image_shape))
-  seeds = {name: tf.constant([seed, training_experiment.sub_seed(seed, name)], tf.int32)
+  seeds = {name: tf.constant([seed, seeding.sub_seed(seed, name)], tf.int32)
            for name in ('elbo', 'iw', 'samples', 'grid')}
   result = {'workdir': workdir, 'checkpoint': run.checkpoint, 'step': run.step,
             'seed': seed, 'num_test_images': len(real), 'spread': _spread_description(

@@ -4,7 +4,7 @@ Runs are grouped by configuration: two workdirs belong to the same group when th
 `operative_config.gin` files are equal after removing the seed (`train.seed`) and the
 `init_checkpoint` / `INIT_CHECKPOINT` bindings (which name another run of the same seed). A group
 is labelled by its runs' common parent directory (e.g. `runs/mnist5k/gaussian/seed=0` and
-`.../seed=1` form `gaussian`), or by the first run's directory name.
+`.../seed=1` form `gaussian`; so is a lone `seed=N` run), or by the first run's directory name.
 
     results = [report.load_results(w) for w in workdirs]
     groups = report.group_by_config(results)
@@ -91,9 +91,13 @@ def load_results(workdir):
   return RunResults(os.path.normpath(workdir), values, config)
 
 
+_SEED_DIR = re.compile(r'^seed[=_-]?\d+$')
+
+
 def _label(workdirs):
+  """The common parent folder of a group's runs (or of a lone `seed=N` run), else its name."""
   parents = {os.path.dirname(w) for w in workdirs}
-  if len(parents) == 1 and len(workdirs) > 1:
+  if len(parents) == 1 and (len(workdirs) > 1 or _SEED_DIR.match(os.path.basename(workdirs[0]))):
     return os.path.basename(parents.pop())
   return os.path.basename(workdirs[0])
 

@@ -1,0 +1,130 @@
+"""Tests of the evaluation root: a smoke run scored end to end, errors, reproducibility."""
+
+import json
+import os
+import shutil
+import tempfile
+
+from absl.testing import absltest
+import gin
+import keras
+import numpy as np
+import tensorflow as tf
+
+from spreadtf.evaluation import experiment
+from spreadtf.training import experiment as training
+
+_GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), 'gin')
+
+
+def _smoke_run(workdir, extra=()):
+  gin.clear_config()
+  gin.add_config_file_search_path(_GIN_DIR)
+  gin.parse_config_files_and_bindings(
+      ['mnist/delta_vae_gaussian.gin', 'smoke.gin'],
+      ['train.seed = 0', 'fake.make_fake_dataset.num_examples = 24'] + list(extra),
+      skip_unknown=False)
+  training.train(workdir=workdir, verbose=False)
+  gin.clear_config()
+
+
+class EvaluateTest(tf.test.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.root = tempfile.mkdtemp(dir=absltest.TEST_TMPDIR.value)
+    cls.addClassCleanup(shutil.rmtree, cls.root)
+    cls.run_dir = os.path.join(cls.root, 'run')
+    _smoke_run(cls.run_dir)
+
+  def setUp(self):
+    super().setUp()
+    self.addCleanup(gin.clear_config)
+    for name in ('eval.json', 'eval_samples.png'):
+      if os.path.exists(os.path.join(self.run_dir, name)):
+        os.remove(os.path.join(self.run_dir, name))
+
+  def test_writes_eval_json_with_likelihoods_of_the_held_out_split(self):
+    result = experiment.evaluate(self.run_dir, num_importance_samples=8, verbose=False)
+    with open(os.path.join(self.run_dir, 'eval.json')) as f:
+      written = json.load(f)
+    self.assertEqual(written['step'], 2)
+    self.assertEqual(written['num_test_images'], 24)   # the whole fake test split, batch 4
+    self.assertEqual(written['iw_num_samples'], 8)
+    self.assertEqual(written['spread'], {'class': 'GaussianSpread', 'scale': 0.3})
+    for key in ('test_elbo', 'test_elbo_bits_per_dim', 'iw_log_likelihood',
+                'iw_log_likelihood_stderr'):
+      self.assertTrue(np.isfinite(written[key]), key)
+    self.assertAllClose(written['test_elbo'], result['test_elbo'])
+    # bits per dimension of the same number: -nats / (784 ln 2)
+    self.assertAllClose(written['test_elbo_bits_per_dim'],
+                        -written['test_elbo'] / (784 * np.log(2.)))
+    grid = tf.io.decode_png(tf.io.read_file(os.path.join(self.run_dir, 'eval_samples.png')))
+    self.assertEqual(grid.shape, (8 * 28, 8 * 28, 1))
+    self.assertNotEmpty(tf.io.gfile.glob(os.path.join(self.run_dir, 'tensorboard', 'eval', '*')))
+
+  def test_a_rerun_gives_the_same_numbers(self):
+    first = experiment.evaluate(self.run_dir, num_importance_samples=4, verbose=False)
+    again = experiment.evaluate(self.run_dir, num_importance_samples=4, verbose=False)
+    other = experiment.evaluate(self.run_dir, num_importance_samples=4, seed=1, verbose=False)
+    for key in ('test_elbo', 'iw_log_likelihood'):
+      self.assertEqual(first[key], again[key])
+      self.assertNotEqual(first[key], other[key])
+
+  def test_scores_the_restored_weights_not_fresh_ones(self):
+    # The run's exported generator holds its final weights: the restored decoder must match it.
+    run = experiment.load_run(self.run_dir)
+    exported = tf.saved_model.load(os.path.join(self.run_dir, 'export'))
+    z = tf.random.stateless_normal([5, run.model.latent_dim], seed=[0, 0])
+    self.assertAllClose(run.model.decode(z), exported.decode(z)['images'], atol=1e-6)
+    self.assertEqual(run.step, 2)
+
+  def test_sample_quality_in_a_given_feature_space(self):
+    images = keras.Input((28, 28, 1))
+    features = keras.layers.Dense(3, kernel_initializer='ones')(keras.layers.Flatten()(images))
+    from spreadtf.evaluation import features as features_lib  # pylint: disable=g-import-not-at-top
+    extractor = features_lib.load_feature_extractor(keras.Model(images, features))
+    result = experiment.evaluate(self.run_dir, num_importance_samples=0,
+                                 feature_extractor=extractor, verbose=False)
+    self.assertNotIn('iw_log_likelihood', result)
+    for key in ('frechet_distance', 'kid', 'precision', 'recall'):
+      self.assertTrue(np.isfinite(result[key]), key)
+      self.assertIn(key, result['real_data_reference'])
+    self.assertEqual(result['num_generated'], 24)
+    self.assertIn('kind', result['feature_extractor'])
+
+  def test_extractor_of_another_image_shape_is_refused_before_any_work(self):
+    images = keras.Input((64, 64, 3))
+    extractor_model = keras.Model(images, keras.layers.GlobalAveragePooling2D()(images))
+    from spreadtf.evaluation import features as features_lib  # pylint: disable=g-import-not-at-top
+    extractor = features_lib.load_feature_extractor(extractor_model)
+    with self.assertRaisesRegex(ValueError, r'64, 64, 3.*28, 28, 1|28, 28, 1.*64, 64, 3'):
+      experiment.evaluate(self.run_dir, feature_extractor=extractor, verbose=False)
+    self.assertFalse(os.path.exists(os.path.join(self.run_dir, 'eval.json')))
+
+  def test_a_workdir_without_checkpoint_is_named(self):
+    workdir = self.create_tempdir().full_path
+    shutil.copy(os.path.join(self.run_dir, 'operative_config.gin'), workdir)
+    with self.assertRaisesRegex(FileNotFoundError, 'holds no checkpoint'):
+      experiment.evaluate(workdir, verbose=False)
+    with self.assertRaisesRegex(FileNotFoundError, 'operative_config.gin'):
+      experiment.evaluate(self.create_tempdir().full_path, verbose=False)
+
+  def test_prefers_the_best_checkpoint(self):
+    best = os.path.join(self.root, 'best_run')
+    shutil.copytree(self.run_dir, best)
+    os.makedirs(os.path.join(best, 'checkpoints', 'best'))
+    for name in os.listdir(os.path.join(best, 'checkpoints')):
+      if name.startswith('ckpt-2'):
+        shutil.copy(os.path.join(best, 'checkpoints', name),
+                    os.path.join(best, 'checkpoints', 'best', name.replace('ckpt-2', 'ckpt-1')))
+    with open(os.path.join(best, 'checkpoints', 'best', 'checkpoint'), 'w') as f:
+      f.write('model_checkpoint_path: "ckpt-1"\n')
+    self.assertEqual(experiment.find_checkpoint(best),
+                     os.path.join(best, 'checkpoints', 'best', 'ckpt-1'))
+
+
+if __name__ == '__main__':
+  tf.test.main()

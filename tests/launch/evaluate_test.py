@@ -1,0 +1,50 @@
+"""launch/evaluate.py and launch/report.py end to end on a smoke run (subprocesses)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import tensorflow as tf
+
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _launch(script, *args):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
+  return subprocess.run([sys.executable, os.path.join(_REPO, 'launch', script), *args],
+                        capture_output=True, text=True, timeout=300, env=env, check=False)
+
+
+class EvaluateLaunchTest(tf.test.TestCase):
+
+  def test_evaluate_then_report_a_smoke_run(self):
+    root = self.create_tempdir().full_path
+    workdir = os.path.join(root, 'gaussian', 'seed=0')
+    out = _launch('train.py', f'--workdir={workdir}', '--gin_file=mnist/delta_vae_gaussian.gin',
+                  '--gin_file=smoke.gin', '--gin_bindings=train.seed=0')
+    self.assertEqual(out.returncode, 0, out.stderr[-3000:])
+
+    out = _launch('evaluate.py', f'--workdir={workdir}', '--num_importance_samples=3',
+                  '--features=none')
+    self.assertEqual(out.returncode, 0, out.stderr[-3000:])
+    with open(os.path.join(workdir, 'eval.json')) as f:
+      result = json.load(f)
+    self.assertEqual(result['iw_num_samples'], 3)
+    self.assertIn('"iw_log_likelihood"', out.stdout)
+
+    out = _launch('report.py', f'--runs={root}/*/seed=*', f'--out={root}/report')
+    self.assertEqual(out.returncode, 0, out.stderr[-3000:])
+    self.assertIn('| gaussian | 1 |', out.stdout)
+    for name in ('report.md', 'test_elbo.png', 'iw_log_likelihood.png', 'samples.png'):
+      self.assertTrue(os.path.exists(os.path.join(root, 'report', name)), name)
+
+  def test_evaluate_names_a_run_without_checkpoint(self):
+    workdir = self.create_tempdir().full_path
+    out = _launch('evaluate.py', f'--workdir={workdir}', '--features=none')
+    self.assertNotEqual(out.returncode, 0)
+    self.assertIn('operative_config.gin', out.stderr)
+
+
+if __name__ == '__main__':
+  tf.test.main()
