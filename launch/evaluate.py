@@ -34,6 +34,8 @@ flags.DEFINE_integer('max_likelihood_images', None,
 flags.DEFINE_integer('max_images', None, 'Use at most N held-out images (default: all).')
 flags.DEFINE_integer('num_samples', None, 'Generated images for FD/KID/precision/recall '
                      '(default: as many as held-out images).')
+flags.DEFINE_integer('num_sample_sets', 1, 'Independent generated sets; sample-quality metrics '
+                     'are their mean (and std).', lower_bound=1)
 flags.DEFINE_string('features', 'default',
                     "Feature extractor: 'default', 'none', or a SavedModel / .keras path.")
 flags.DEFINE_string('inception_weights', None,
@@ -66,7 +68,8 @@ def main(argv):
   extractor = _feature_extractor(FLAGS.features, FLAGS.inception_weights)
   result = experiment.evaluate(
       FLAGS.workdir, num_importance_samples=FLAGS.num_importance_samples,
-      feature_extractor=extractor, num_samples=FLAGS.num_samples, max_images=FLAGS.max_images,
+      feature_extractor=extractor, num_samples=FLAGS.num_samples,
+      num_sample_sets=FLAGS.num_sample_sets, max_images=FLAGS.max_images,
       max_likelihood_images=FLAGS.max_likelihood_images, seed=FLAGS.seed,
       gin_bindings=FLAGS.gin_bindings)
   logging.info('wrote %s', os.path.join(FLAGS.workdir, 'eval.json'))

@@ -157,9 +157,12 @@ def _spread_description(spread):
   return description
 
 
+_QUALITY = ('frechet_distance', 'kid', 'kid_std', 'precision', 'recall')
+
+
 def evaluate(workdir, num_importance_samples=1000, feature_extractor=None, num_samples=None,
-             max_images=None, max_likelihood_images=None, seed=0, gin_bindings=(),
-             max_decoder_batch=10000, verbose=True):
+             num_sample_sets=1, max_images=None, max_likelihood_images=None, seed=0,
+             gin_bindings=(), max_decoder_batch=10000, verbose=True):
   """Evaluates the run in `workdir` and writes `<workdir>/eval.json` (see the module docstring).
 
   Args:
@@ -169,6 +172,8 @@ def evaluate(workdir, num_importance_samples=1000, feature_extractor=None, num_s
       `spreadtf.evaluation.features.FeatureExtractor`.
     num_samples: generated images for the sample-quality metrics (None: as many as held-out
       images).
+    num_sample_sets: independent sets of generated images; the sample-quality metrics are their
+      mean, with `<metric>_std` over sets when > 1 (the paper averaged FID over 5 measurements).
     max_images: None (the whole held-out split) or at most this many held-out images.
     max_likelihood_images: None (all held-out images) or the first this many for the
       importance-weighted likelihood (it costs K decoder passes per image).
@@ -215,14 +220,20 @@ def evaluate(workdir, num_importance_samples=1000, feature_extractor=None, num_s
   files.write_bytes(os.path.join(workdir, 'eval_samples.png'),
                     summaries.to_png(summaries.image_grid(tf.constant(grid))).numpy())
   if feature_extractor is not None:
-    fake = generate(model, num_samples or len(real), seeds['samples'])
-    quality = _sample_quality(feature_extractor, real, fake, seed)
-    result.update({k: quality[k] for k in ('frechet_distance', 'kid', 'kid_std', 'precision',
-                                           'recall')}, num_generated=len(fake))
+    sets = []
+    for i in range(num_sample_sets):
+      fake = generate(model, num_samples or len(real),
+                      tf.random.experimental.stateless_fold_in(seeds['samples'], i))
+      sets.append(_sample_quality(feature_extractor, real, fake, seed + i))
+    for key in _QUALITY:
+      values = [s[key] for s in sets]
+      result[key] = float(np.mean(values))
+      if num_sample_sets > 1 and key != 'kid_std':
+        result[f'{key}_std'] = float(np.std(values, ddof=1))
+    result.update(num_generated=len(fake), num_sample_sets=num_sample_sets)
     reference = _sample_quality(feature_extractor, held_out_images(run, 'train', len(real)),
                                 real, seed)
-    result['real_data_reference'] = {
-        k: reference[k] for k in ('frechet_distance', 'kid', 'kid_std', 'precision', 'recall')}
+    result['real_data_reference'] = {k: reference[k] for k in _QUALITY}
     result['feature_extractor'] = feature_extractor.description()
   result['eval_seconds'] = time.perf_counter() - start
 

@@ -87,12 +87,13 @@ class EvaluateTest(tf.test.TestCase):
     from spreadtf.evaluation import features as features_lib  # pylint: disable=g-import-not-at-top
     extractor = features_lib.load_feature_extractor(keras.Model(images, features))
     result = experiment.evaluate(self.run_dir, num_importance_samples=0,
-                                 feature_extractor=extractor, verbose=False)
+                                 feature_extractor=extractor, num_sample_sets=2, verbose=False)
     self.assertNotIn('iw_log_likelihood', result)
     for key in ('frechet_distance', 'kid', 'precision', 'recall'):
       self.assertTrue(np.isfinite(result[key]), key)
       self.assertIn(key, result['real_data_reference'])
-    self.assertEqual(result['num_generated'], 24)
+      self.assertGreater(result[f'{key}_std'], 0.)   # two different generated sets
+    self.assertEqual((result['num_generated'], result['num_sample_sets']), (24, 2))
     self.assertIn('kind', result['feature_extractor'])
 
   def test_extractor_of_another_image_shape_is_refused_before_any_work(self):
