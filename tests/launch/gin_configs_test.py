@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from spreadtf.evaluation import experiment as evaluation
 from spreadtf.training import experiment
 
 _GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -37,11 +38,11 @@ class GinConfigsTest(tf.test.TestCase, parameterized.TestCase):
     self.addCleanup(gin.clear_config)
     gin.add_config_file_search_path(_GIN_DIR)
 
-  def _train(self, files, bindings=()):
+  def _train(self, files, bindings=(), workdir=None):
     gin.parse_config_files_and_bindings(files, ['train.seed = 0'] + list(bindings),
                                         skip_unknown=False)
     with tfds.testing.mock_data(num_examples=8):  # Never a real download.
-      return experiment.train(workdir=self.create_tempdir().full_path, verbose=False)
+      return experiment.train(workdir=workdir or self.create_tempdir().full_path, verbose=False)
 
   @parameterized.named_parameters((_name(p), p) for p in _EXPERIMENTS)
   def test_experiment_runs_two_smoke_steps(self, path):
@@ -54,10 +55,16 @@ class GinConfigsTest(tf.test.TestCase, parameterized.TestCase):
         experiment.train(workdir=init_workdir, verbose=False)
       gin.clear_config()
       bindings = [f"INIT_CHECKPOINT = '{init_workdir}'"]
-    metrics = self._train([path, 'smoke.gin'], bindings)
+    workdir = self.create_tempdir().full_path
+    metrics = self._train([path, 'smoke.gin'], bindings, workdir)
     self.assertEqual(metrics['steps'], 2)
     self.assertTrue(np.isfinite(metrics['train_elbo']))
     self.assertTrue(np.isfinite(metrics['test_elbo']))
+    if path.startswith('celeba/'):  # The CelebA smoke runs go through the evaluation too.
+      with tfds.testing.mock_data(num_examples=8):
+        result = evaluation.evaluate(workdir, num_importance_samples=2, verbose=False)
+      self.assertTrue(np.isfinite(result['iw_log_likelihood']))
+      self.assertEqual(result['step'], 2)
     if 'spread_phases' in metrics:  # Learned spreads: smoke.gin runs a phase before each step.
       self.assertEqual((metrics['spread_phases'], metrics['spread_steps']), (2, 4))
       self.assertGreaterEqual(metrics['spread_objective_after'],
