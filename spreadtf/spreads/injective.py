@@ -63,8 +63,9 @@ class InjectiveSpread(tf.Module):
   to a `[k * k * C_in, C_out]` matrix, and c = `lipschitz`.
 
   `kernel.at(loc, event_ndims)` is `base_kernel.at(f(loc), event_ndims)`, so it has
-  `batch_shape = loc.shape[:-event_ndims]` and `event_shape = loc.shape[-event_ndims:]`
-  (`event_ndims = len(event_shape)`); `kernel.sample_spread(x, seed)` is
+  `event_shape = loc.shape[-event_ndims:]` (`event_ndims = len(event_shape)`) and the batch shape
+  the base kernel gives at f(loc) (`loc.shape[:-event_ndims]`, broadcast with the base scale's
+  batch axes if it has any); `kernel.sample_spread(x, seed)` is
   `base_kernel.sample_spread(f(x), seed)`, i.e. y = f(x) + eps, eps ~ K.
 
   Variables. `trainable_variables` holds the raw kernels and biases of g (plus any variables of
@@ -414,19 +415,51 @@ class InjectiveSpread(tf.Module):
       event_ndims: must equal `len(event_shape)` (its default).
 
     Returns:
-      A `tfd.Distribution` with `batch_shape = loc.shape[:-event_ndims]` and
-      `event_shape = event_shape`, differentiable in `loc` and in g's variables.
+      A `tfd.Distribution` with `event_shape = event_shape` and the batch shape of
+      `batch_shape_at(loc.shape, event_ndims)`, differentiable in `loc` and in g's variables.
 
     Raises:
       ValueError: if `event_ndims` or the trailing shape of `loc` does not match `event_shape`.
     """
+    event_ndims = self._checked_event_ndims(event_ndims)
+    return self._base_kernel.at(self.transform(loc), event_ndims=event_ndims)
+
+  def batch_shape_at(self, loc_shape, event_ndims=None):
+    """The static batch shape of `at(loc, event_ndims)` for `loc` of static shape `loc_shape`.
+
+    f keeps the shape of `loc`, so this is the base kernel's batch shape at that shape
+    (`loc_shape[:-event_ndims]` for a base kernel without `batch_shape_at`).
+
+    Args:
+      loc_shape: a `tf.TensorShape` (or list) ending with `event_shape`.
+      event_ndims: must equal `len(event_shape)` (its default).
+
+    Returns:
+      A `tf.TensorShape`.
+
+    Raises:
+      ValueError: if `event_ndims` or the trailing shape does not match `event_shape`, or the base
+        kernel's scale does not line up with `loc_shape`.
+    """
+    event_ndims = self._checked_event_ndims(event_ndims)
+    loc_shape = tf.TensorShape(loc_shape)
+    if loc_shape.rank is None or loc_shape.rank < event_ndims or not loc_shape[
+        loc_shape.rank - event_ndims:].is_compatible_with(self._event_shape):
+      raise ValueError(f'`loc` of shape {loc_shape} does not end with the event shape '
+                       f'{self._event_shape}.')
+    base = getattr(self._base_kernel, 'batch_shape_at', None)
+    if base is None:
+      return loc_shape[:loc_shape.rank - event_ndims]
+    return base(loc_shape, event_ndims)
+
+  def _checked_event_ndims(self, event_ndims):
     rank = self._event_shape.rank
     if event_ndims is None:
       event_ndims = rank
     if event_ndims != rank:
       raise ValueError(f'`event_ndims` must be {rank} for event shape {self._event_shape}, got '
                        f'{event_ndims!r}.')
-    return self._base_kernel.at(self.transform(loc), event_ndims=event_ndims)
+    return event_ndims
 
   def spread_mean(self, x):
     """E[y | x] = f(x) for a zero-mean base kernel: where `low_variance` scores the decoder.
