@@ -19,7 +19,6 @@ Written as pure TF (raw `tf.Variable`s, `tf.nn.conv2d`), no Keras, so `spreads/`
 
 import numbers
 
-import numpy as np
 import tensorflow as tf
 
 from spreadtf.spreads import kernels
@@ -44,10 +43,6 @@ def _power_iteration(matrix, u, iterations):
     u = tf.math.l2_normalize(tf.linalg.matvec(matrix, v, transpose_a=True))
   u, v = tf.stop_gradient(u), tf.stop_gradient(v)
   return tf.reduce_sum(v * tf.linalg.matvec(matrix, u)), u
-
-
-def _is_positive_int(value):
-  return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
 
 
 class InjectiveSpread(tf.Module):
@@ -170,7 +165,7 @@ class InjectiveSpread(tf.Module):
                        f'{lipschitz!r}.')
     for value, label in ((hidden_channels, 'hidden_channels'), (num_layers, 'num_layers'),
                          (power_iterations, 'power_iterations'), (kernel_size, 'kernel_size')):
-      if not _is_positive_int(value):
+      if not kernels.is_positive_int(value):
         raise ValueError(f'`{label}` must be a positive int, got {value!r}.')
     if kernel_size % 2 != 1:
       raise ValueError(f'`kernel_size` must be odd, got {kernel_size}.')
@@ -227,14 +222,9 @@ class InjectiveSpread(tf.Module):
   def is_valid_spread(self):
     """Whether the construction guarantees a valid spread (a Python bool).
 
-    Change of variables z = f(x) (eqs. 16-17 of [1]) turns K(y - f(x)) into the stationary
-    kernel K applied to the push-forward of p through f; K's positive Fourier transform and f's
-    injectivity make p -> p~ injective. f = I + g is injective when Lip(g) < 1, which the
-    normalisation guarantees when every layer's operator-norm bound is < 1: c < 1 for dense
-    layers or `operator_bound=True`, k c < 1 for convolutions normalised the paper's way (with the
-    defaults, Lip(g) <= (3 * 0.1)^3). So this is True iff the base kernel is valid and that bound
-    holds; the residual caveat is power iteration's slight underestimate of each norm (see the
-    class docstring; `lipschitz_upper_bound()` checks the current weights exactly).
+    True iff the base kernel is valid and each layer's bound k c (c for dense layers or with
+    `operator_bound=True`) is < 1; the argument, and its power-iteration caveat, is in the class
+    docstring's Mathematical details.
     """
     base_valid = bool(getattr(self._base_kernel, 'is_valid_spread', False))
     per_layer_bound = self._target_norm() * self._kernel_size

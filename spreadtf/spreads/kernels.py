@@ -51,6 +51,11 @@ def _float_dtype_of(value, name):
   return dtype
 
 
+def is_positive_int(value):
+  """Whether `value` is a Python or NumPy integer >= 1 (a bool is not)."""
+  return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
+
+
 def convert_floating(value, name, dtype=None):
   """Converts `value` to a floating tensor, raising a TypeError that names `name` otherwise.
 
@@ -188,7 +193,7 @@ class SpreadKernel(tf.Module):
 
   @property
   def is_valid_spread(self):
-    """True: K > 0 everywhere and its Fourier transform is strictly positive (Theorem 1 of [1])."""
+    """True: the characteristic function is strictly positive (see each class docstring)."""
     return True
 
   def _checked_scale(self):
