@@ -175,9 +175,9 @@ class TfpBroadcastingSpreadTest(tf.test.TestCase, parameterized.TestCase):
        [2], [2]),
       ('multivariate_normal_tril', tfd.MultivariateNormalTriL([1., -1.], [[1., 0.], [0.5, 1.]]),
        kernels.GaussianSpread([[0.5], [2.]]),
-       tfd.MultivariateNormalFullCovariance(
+       tfd.MultivariateNormalTriL(
            tf.tile([[1., -1.]], [2, 1]),
-           [[[1.25, 0.5], [0.5, 1.5]], [[5., 0.5], [0.5, 5.25]]]),
+           tf.linalg.cholesky([[[1.25, 0.5], [0.5, 1.5]], [[5., 0.5], [0.5, 5.25]]])),
        [2], [2]),
       ('empirical_vector_events', tfd.Empirical([[0., 0.], [1., 2.], [-1., 0.5]], event_ndims=1),
        kernels.LaplaceSpread([[0.5, 1.], [2., 1.]]),
