@@ -341,8 +341,9 @@ class SpreadKernel(tf.Module):
 class GaussianSpread(SpreadKernel):
   """Gaussian spread K(y - x) = N(y | x, scale^2 I).
 
-  `kernel.at(loc, event_ndims)` is `Independent(Normal(loc, scale), event_ndims)`:
-  `batch_shape = loc.shape[:-event_ndims]`, `event_shape = loc.shape[-event_ndims:]`.
+  `kernel.at(loc, event_ndims)` is `Independent(Normal(loc, scale), event_ndims)`, with its shapes:
+  `event_shape = loc.shape[-event_ndims:]` and `batch_shape = loc.shape[:-event_ndims]`,
+  broadcast with the scale's batch axes if it has any (see `SpreadKernel`).
 
   #### Mathematical details
 
@@ -383,8 +384,9 @@ class GaussianSpread(SpreadKernel):
 class LaplaceSpread(SpreadKernel):
   """Laplace spread K(y - x) = prod_d (1 / (2 b)) exp(-|y_d - x_d| / b).
 
-  `kernel.at(loc, event_ndims)` is `Independent(Laplace(loc, b), event_ndims)`:
-  `batch_shape = loc.shape[:-event_ndims]`, `event_shape = loc.shape[-event_ndims:]`.
+  `kernel.at(loc, event_ndims)` is `Independent(Laplace(loc, b), event_ndims)`, with its shapes:
+  `event_shape = loc.shape[-event_ndims:]` and `batch_shape = loc.shape[:-event_ndims]`,
+  broadcast with the scale's batch axes if it has any (see `SpreadKernel`).
 
   #### Mathematical details
 
