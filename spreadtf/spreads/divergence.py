@@ -1,11 +1,12 @@
 """Spread divergences: D(p~ || q~) between two distributions spread by the same kernel.
 
 With a kernel whose Fourier transform is strictly positive, D(p~ || q~) = 0 if and only if p = q, so
-these are valid divergences even when p and q have no densities or disjoint supports.
+these are valid divergences even when p and q have no densities or disjoint supports ([1],
+Theorem 1).
 
-The f-divergence family follows the companion paper (Zhang et al., "Variational f-divergence
-Minimization", 2019) and the Csiszar convention of `tfp.vi`: an f-function is a callable mapping
-log u, with u = p~(y) / q~(y), to f(u), convex in u with f(1) = 0, and
+The f-divergence family follows the companion paper [2] and the Csiszar convention of `tfp.vi`: an
+f-function is a callable mapping log u, with u = p~(y) / q~(y), to f(u), convex in u with
+f(1) = 0, and
 
     D_f(p~ || q~) = E_{y ~ q~}[ f(p~(y) / q~(y)) ] = E_{y ~ m}[ 2 f(u) / (1 + u) ],
 
@@ -14,6 +15,8 @@ q~ alone never visits regions where p~ has mass and q~ has almost none, and so m
 contribution (e.g. it returns log(2) / 2 instead of log(2) for the Jensen-Shannon divergence of two
 far-apart distributions). The weight 2 / (1 + u) is at most 2, so the estimator has bounded
 importance weights whatever the overlap.
+
+The references below serve every function in this module.
 
 #### References
 
@@ -45,11 +48,6 @@ Fields:
   value: float tensor `[batch...]`, the broadcast batch shape of `p` and `q`.
   stderr: float tensor `[batch...]` like `value`; the standard error of the outer Monte Carlo
     average (it does not include the bias of a Monte Carlo `log_prob`, see `SpreadDistribution`).
-
-#### References
-
-[1] Mingtian Zhang, Peter Hayes, Tom Bird, Raza Habib, David Barber. Spread Divergence.
-    ICML 2020. https://arxiv.org/abs/1811.08968
 """
 
 
@@ -61,11 +59,6 @@ def kl_forward(logu):
 
   Returns:
     f(u), elementwise: a float tensor of the shape of `logu`.
-
-  #### References
-
-  [1] Mingtian Zhang, Peter Hayes, Tom Bird, Raza Habib, David Barber. Spread Divergence.
-      ICML 2020. https://arxiv.org/abs/1811.08968
   """
   return tf.exp(logu) * logu
 
@@ -78,11 +71,6 @@ def kl_reverse(logu):
 
   Returns:
     f(u), elementwise: a float tensor of the shape of `logu`.
-
-  #### References
-
-  [1] Mingtian Zhang, Peter Hayes, Tom Bird, Raza Habib, David Barber. Spread Divergence.
-      ICML 2020. https://arxiv.org/abs/1811.08968
   """
   return -logu
 
@@ -98,13 +86,9 @@ def jensen_shannon(logu):
 
   Returns:
     f(u), elementwise: a float tensor of the shape of `logu`.
-
-  #### References
-
-  [1] Mingtian Zhang, Peter Hayes, Tom Bird, Raza Habib, David Barber. Spread Divergence.
-      ICML 2020. https://arxiv.org/abs/1811.08968
   """
-  # u log u - (1 + u) log(1 + u) = -u softplus(-log u) - softplus(log u): no cancellation at large u.
+  # u log u - (1 + u) log(1 + u) = -u softplus(-log u) - softplus(log u): no cancellation at
+  # large u.
   u = tf.exp(logu)
   return 0.5 * (-u * tf.nn.softplus(-logu) - tf.nn.softplus(logu) + (1. + u) * np.log(2.))
 
@@ -117,11 +101,6 @@ def total_variation(logu):
 
   Returns:
     f(u), elementwise: a float tensor of the shape of `logu`.
-
-  #### References
-
-  [1] Mingtian Zhang, Peter Hayes, Tom Bird, Raza Habib, David Barber. Spread Divergence.
-      ICML 2020. https://arxiv.org/abs/1811.08968
   """
   return 0.5 * tf.abs(tf.math.expm1(logu))
 
@@ -134,11 +113,6 @@ def squared_hellinger(logu):
 
   Returns:
     f(u), elementwise: a float tensor of the shape of `logu`.
-
-  #### References
-
-  [1] Mingtian Zhang, Peter Hayes, Tom Bird, Raza Habib, David Barber. Spread Divergence.
-      ICML 2020. https://arxiv.org/abs/1811.08968
   """
   return tf.square(tf.math.expm1(0.5 * logu))
 
@@ -224,11 +198,6 @@ def spread_kl(p, q, kernel, num_samples=1000, num_inner_samples=1000, seed=None,
   kernel = spreadtf.GaussianSpread(0.8)
   spreadtf.spread_kl(tfd.Deterministic(0.3), tfd.Deterministic(1.7), kernel)  # 1.4**2/(2*0.64)
   ```
-
-  #### References
-
-  [1] Mingtian Zhang, Peter Hayes, Tom Bird, Raza Habib, David Barber. Spread Divergence.
-      ICML 2020. https://arxiv.org/abs/1811.08968
   """
   outer_seed, inner_seed = tfp.random.split_seed(seed, n=2, salt='spread_kl')
   p_spread, q_spread = _spread_pair(p, q, kernel, num_inner_samples, inner_seed)
@@ -268,13 +237,6 @@ def spread_f_divergence(p, q, kernel, f=kl_forward, num_samples=1000, num_inner_
 
   Returns:
     A float tensor of shape B (or a `DivergenceEstimate`).
-
-  #### References
-
-  [1] Mingtian Zhang, Peter Hayes, Tom Bird, Raza Habib, David Barber. Spread Divergence.
-      ICML 2020. https://arxiv.org/abs/1811.08968
-  [2] Mingtian Zhang, Thomas Bird, Raza Habib, Tianlin Xu, David Barber. Variational
-      f-divergence Minimization. arXiv 1907.11891, 2019.
   """
   if num_samples < 2:
     raise ValueError(f'`num_samples` must be at least 2, got {num_samples}.')

@@ -19,7 +19,6 @@ Written as pure TF (raw `tf.Variable`s, `tf.nn.conv2d`), no Keras, so `spreads/`
 
 import numbers
 
-import numpy as np
 import tensorflow as tf
 
 from spreadtf.spreads import kernels
@@ -46,10 +45,6 @@ def _power_iteration(matrix, u, iterations):
   return tf.reduce_sum(v * tf.linalg.matvec(matrix, u)), u
 
 
-def _is_positive_int(value):
-  return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
-
-
 class InjectiveSpread(tf.Module):
   """Injective spread K(y - f(x)), f(x) = x + g(x), Lip(g) < 1 by spectral normalisation.
 
@@ -63,8 +58,9 @@ class InjectiveSpread(tf.Module):
   to a `[k * k * C_in, C_out]` matrix, and c = `lipschitz`.
 
   `kernel.at(loc, event_ndims)` is `base_kernel.at(f(loc), event_ndims)`, so it has
-  `batch_shape = loc.shape[:-event_ndims]` and `event_shape = loc.shape[-event_ndims:]`
-  (`event_ndims = len(event_shape)`); `kernel.sample_spread(x, seed)` is
+  `event_shape = loc.shape[-event_ndims:]` (`event_ndims = len(event_shape)`) and the batch shape
+  the base kernel gives at f(loc) (`loc.shape[:-event_ndims]`, broadcast with the base scale's
+  batch axes if it has any); `kernel.sample_spread(x, seed)` is
   `base_kernel.sample_spread(f(x), seed)`, i.e. y = f(x) + eps, eps ~ K.
 
   Variables. `trainable_variables` holds the raw kernels and biases of g (plus any variables of
@@ -169,7 +165,7 @@ class InjectiveSpread(tf.Module):
                        f'{lipschitz!r}.')
     for value, label in ((hidden_channels, 'hidden_channels'), (num_layers, 'num_layers'),
                          (power_iterations, 'power_iterations'), (kernel_size, 'kernel_size')):
-      if not _is_positive_int(value):
+      if not kernels.is_positive_int(value):
         raise ValueError(f'`{label}` must be a positive int, got {value!r}.')
     if kernel_size % 2 != 1:
       raise ValueError(f'`kernel_size` must be odd, got {kernel_size}.')
@@ -226,14 +222,9 @@ class InjectiveSpread(tf.Module):
   def is_valid_spread(self):
     """Whether the construction guarantees a valid spread (a Python bool).
 
-    Change of variables z = f(x) (eqs. 16-17 of [1]) turns K(y - f(x)) into the stationary
-    kernel K applied to the push-forward of p through f; K's positive Fourier transform and f's
-    injectivity make p -> p~ injective. f = I + g is injective when Lip(g) < 1, which the
-    normalisation guarantees when every layer's operator-norm bound is < 1: c < 1 for dense
-    layers or `operator_bound=True`, k c < 1 for convolutions normalised the paper's way (with the
-    defaults, Lip(g) <= (3 * 0.1)^3). So this is True iff the base kernel is valid and that bound
-    holds; the residual caveat is power iteration's slight underestimate of each norm (see the
-    class docstring; `lipschitz_upper_bound()` checks the current weights exactly).
+    True iff the base kernel is valid and each layer's bound k c (c for dense layers or with
+    `operator_bound=True`) is < 1; the argument, and its power-iteration caveat, is in the class
+    docstring's Mathematical details.
     """
     base_valid = bool(getattr(self._base_kernel, 'is_valid_spread', False))
     per_layer_bound = self._target_norm() * self._kernel_size
@@ -414,19 +405,51 @@ class InjectiveSpread(tf.Module):
       event_ndims: must equal `len(event_shape)` (its default).
 
     Returns:
-      A `tfd.Distribution` with `batch_shape = loc.shape[:-event_ndims]` and
-      `event_shape = event_shape`, differentiable in `loc` and in g's variables.
+      A `tfd.Distribution` with `event_shape = event_shape` and the batch shape of
+      `batch_shape_at(loc.shape, event_ndims)`, differentiable in `loc` and in g's variables.
 
     Raises:
       ValueError: if `event_ndims` or the trailing shape of `loc` does not match `event_shape`.
     """
+    event_ndims = self._checked_event_ndims(event_ndims)
+    return self._base_kernel.at(self.transform(loc), event_ndims=event_ndims)
+
+  def batch_shape_at(self, loc_shape, event_ndims=None):
+    """The static batch shape of `at(loc, event_ndims)` for `loc` of static shape `loc_shape`.
+
+    f keeps the shape of `loc`, so this is the base kernel's batch shape at that shape
+    (`loc_shape[:-event_ndims]` for a base kernel without `batch_shape_at`).
+
+    Args:
+      loc_shape: a `tf.TensorShape` (or list) ending with `event_shape`.
+      event_ndims: must equal `len(event_shape)` (its default).
+
+    Returns:
+      A `tf.TensorShape`.
+
+    Raises:
+      ValueError: if `event_ndims` or the trailing shape does not match `event_shape`, or the base
+        kernel's scale does not line up with `loc_shape`.
+    """
+    event_ndims = self._checked_event_ndims(event_ndims)
+    loc_shape = tf.TensorShape(loc_shape)
+    if loc_shape.rank is None or loc_shape.rank < event_ndims or not loc_shape[
+        loc_shape.rank - event_ndims:].is_compatible_with(self._event_shape):
+      raise ValueError(f'`loc` of shape {loc_shape} does not end with the event shape '
+                       f'{self._event_shape}.')
+    base = getattr(self._base_kernel, 'batch_shape_at', None)
+    if base is None:
+      return loc_shape[:loc_shape.rank - event_ndims]
+    return base(loc_shape, event_ndims)
+
+  def _checked_event_ndims(self, event_ndims):
     rank = self._event_shape.rank
     if event_ndims is None:
       event_ndims = rank
     if event_ndims != rank:
       raise ValueError(f'`event_ndims` must be {rank} for event shape {self._event_shape}, got '
                        f'{event_ndims!r}.')
-    return self._base_kernel.at(self.transform(loc), event_ndims=event_ndims)
+    return event_ndims
 
   def spread_mean(self, x):
     """E[y | x] = f(x) for a zero-mean base kernel: where `low_variance` scores the decoder.

@@ -5,9 +5,9 @@ set, a generator living on a low-dimensional manifold) into the spread distribut
 
     p~(y) = integral K(y - x) p(x) dx,
 
-which has a density everywhere. If the Fourier transform of K is strictly positive, the map p -> p~
-is injective, so D(p~ || q~) = 0 if and only if p = q: any divergence between spread distributions is
-a valid divergence between the originals (Zhang et al., 2020, Theorem 1).
+which has a density everywhere. If the Fourier transform of K is strictly positive, the map
+p -> p~ is injective, so D(p~ || q~) = 0 if and only if p = q: any divergence between spread
+distributions is a valid divergence between the originals (Zhang et al., 2020, Theorem 1).
 
 Kernels here are small `tf.Module`s (so they can be tracked by `tf.train.Checkpoint` and, for the
 learned kernels, own variables). They never subclass `tfd.Distribution`: `kernel.at(loc)` returns
@@ -27,7 +27,7 @@ import tensorflow_probability as tfp
 
 tfd = tfp.distributions
 
-__all__ = ['SpreadKernel', 'GaussianSpread', 'LaplaceSpread']
+__all__ = ['SpreadKernel', 'GaussianSpread', 'LaplaceSpread', 'broadcast_shape']
 
 
 def _is_python_constant(value):
@@ -51,6 +51,11 @@ def _float_dtype_of(value, name):
   return dtype
 
 
+def is_positive_int(value):
+  """Whether `value` is a Python or NumPy integer >= 1 (a bool is not)."""
+  return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
+
+
 def convert_floating(value, name, dtype=None):
   """Converts `value` to a floating tensor, raising a TypeError that names `name` otherwise.
 
@@ -72,23 +77,57 @@ def convert_floating(value, name, dtype=None):
   return tf.convert_to_tensor(value, dtype=dtype or own, name=name)
 
 
-def check_scale_fits(scale_shape, shape, message):
-  """Raises `ValueError(message)` unless `scale_shape` broadcasts to `shape` without growing it.
+def broadcast_shape(loc_shape, scale_shape, event_ndims, name='loc'):
+  """The static shape `[batch..., event...]` of a kernel with scale `scale_shape` at `loc_shape`.
+
+  This is the one broadcasting rule of the spread kernels, TFP's rule for
+  `tfd.Independent(tfd.Normal(loc, scale), event_ndims)`: the scale lines up with the trailing axes
+  of the location, and the batch shape is the broadcast of the two parameters' batch shapes. The
+  location's trailing `event_ndims` axes are the event; the scale's last `event_ndims` axes (all of
+  them if it has fewer) are its event part, the rest its batch part. One difference from TFP: the
+  event part of the scale must broadcast *to* the location's event without changing it, since a
+  kernel spreads a point in its own space (y has the event shape of x). The batch may grow:
+  a scale `[3, 1]` at a location `[1, 5]` with `event_ndims=0` gives `[3, 5]`, as
+  `tfd.Normal(zeros([1, 5]), ones([3, 1]))` does.
 
   Args:
-    scale_shape: static `tf.TensorShape` of a kernel scale.
-    shape: static `tf.TensorShape` the scale must line up with (its trailing axes); an unknown
-      rank fails.
-    message: the error message.
+    loc_shape: static `tf.TensorShape` of the location (rank >= `event_ndims`).
+    scale_shape: static `tf.TensorShape` of the kernel scale.
+    event_ndims: Python int, the number of trailing axes of the location forming one event.
+    name: the location argument's name, used in error messages.
+
+  Returns:
+    The `tf.TensorShape` `broadcast(loc batch, scale batch) + loc event` (unknown if a rank is).
+
+  Raises:
+    ValueError: if the location has fewer than `event_ndims` axes, the scale's event part does
+      not broadcast to the location's event shape, or the two batch shapes do not broadcast.
   """
-  if shape.rank is None or scale_shape.rank > shape.rank:
-    raise ValueError(message)
+  loc_shape, scale_shape = tf.TensorShape(loc_shape), tf.TensorShape(scale_shape)
+  if loc_shape.rank is None or scale_shape.rank is None:
+    return tf.TensorShape(None)
+  if loc_shape.rank < event_ndims:
+    raise ValueError(f'`{name}` has rank {loc_shape.rank} < event_ndims={event_ndims}.')
+  split = loc_shape.rank - event_ndims
+  loc_batch, event = loc_shape[:split], loc_shape[split:]
+  scale_split = max(scale_shape.rank - event_ndims, 0)
+  scale_batch, scale_event = scale_shape[:scale_split], scale_shape[scale_split:]
   try:
-    joint = tf.broadcast_static_shape(shape, scale_shape)
+    joint_event = tf.broadcast_static_shape(event, scale_event)
+  except ValueError:
+    joint_event = None
+  if joint_event is None or (event.is_fully_defined() and joint_event != event):
+    raise ValueError(
+        f'`scale` of shape {scale_shape} does not fit the event shape {event} of `{name}` '
+        f'(event_ndims={event_ndims}): its event part {scale_event} must broadcast to the event '
+        'without changing it.')
+  try:
+    joint_batch = tf.broadcast_static_shape(loc_batch, scale_batch)
   except ValueError as e:
-    raise ValueError(message) from e
-  if shape.is_fully_defined() and joint != shape:
-    raise ValueError(message)
+    raise ValueError(
+        f'`scale` of shape {scale_shape} and `{name}` of shape {loc_shape} have batch shapes '
+        f'{scale_batch} and {loc_batch} that do not broadcast (event_ndims={event_ndims}).') from e
+  return joint_batch.concatenate(joint_event)
 
 
 class SpreadKernel(tf.Module):
@@ -98,13 +137,17 @@ class SpreadKernel(tf.Module):
   distribution), `_make(loc, scale)` (the per-coordinate TFP distribution) and
   `_characteristic_function(omega, scale)`.
 
-  Shapes: `scale` is scalar or per dimension, of shape `S`. It lines up with the trailing axes of
-  a location `[batch..., event...]` and must broadcast to them without growing them. Usually `S`
-  broadcasts to the event shape (scalar: any event; `[D]`: vectors of size D or images with D
-  channels; `[H, W, C]`: images of exactly that shape). A scale with more axes than the event also
-  spans the trailing batch axes, one scale per batch member: `[D]` for a batch `[..., D]` of
-  scalar events. `kernel.at(loc, event_ndims)` has `batch_shape = loc.shape[:-event_ndims]` and
-  `event_shape = loc.shape[-event_ndims:]`; `sample_spread(x)` returns the shape of `x`.
+  Shapes follow TFP's broadcasting rule (see `broadcast_shape`): `scale`, scalar or per dimension,
+  lines up with the trailing axes of a location `[batch..., event...]`, exactly as the `scale` of
+  `tfd.Normal(loc, scale)` does. Its last `event_ndims` axes must broadcast to the event shape
+  (scalar: any event; `[D]`: vectors of size D or images with D channels; `[H, W, C]`: images of
+  exactly that shape); any axes before those are batch axes, one scale per batch member, and
+  broadcast with the location's batch axes. So `kernel.at(loc, event_ndims)` has
+  `batch_shape = broadcast(loc.shape[:-event_ndims], scale.shape[:-event_ndims])` and
+  `event_shape = loc.shape[-event_ndims:]`: with `scale` of shape `[3, 1]`, a location `[1, 5]`
+  has batch shape `[3, 5]` for `event_ndims=0` and batch `[3]`, event `[5]` for `event_ndims=1`.
+  `sample_spread(x)` returns the shape of `x` broadcast against `scale` (the shape of `x` unless
+  the scale has a larger batch).
 
   #### References
 
@@ -150,7 +193,7 @@ class SpreadKernel(tf.Module):
 
   @property
   def is_valid_spread(self):
-    """True: K > 0 everywhere and its Fourier transform is strictly positive (Theorem 1 of [1])."""
+    """True: the characteristic function is strictly positive (see each class docstring)."""
     return True
 
   def _checked_scale(self):
@@ -161,20 +204,32 @@ class SpreadKernel(tf.Module):
         tf.debugging.assert_positive(scale, message='`scale` must be strictly positive.')]):
       return tf.identity(scale)
 
+  def batch_shape_at(self, loc_shape, event_ndims):
+    """The static batch shape of `at(loc, event_ndims)` for a location of static shape `loc_shape`.
+
+    TFP's rule (see `broadcast_shape`): the broadcast of `loc_shape[:-event_ndims]` and the
+    scale's batch axes. With `loc_shape` an event shape alone, this is the batch shape of the
+    kernel's own parameters (`[]` unless the scale has more axes than the event), which
+    `spreadtf.spread` broadcasts with the batch shape of the distribution it spreads.
+
+    Args:
+      loc_shape: a `tf.TensorShape` (or list) of rank >= `event_ndims`.
+      event_ndims: Python int, the trailing axes forming one event.
+
+    Returns:
+      A `tf.TensorShape`.
+
+    Raises:
+      ValueError: if the shapes do not line up (see `broadcast_shape`).
+    """
+    shape = broadcast_shape(loc_shape, self._scale.shape, event_ndims)
+    return shape[:shape.rank - event_ndims]
+
   def _checked_loc(self, loc, event_ndims, name='loc'):
     loc = convert_floating(loc, name, dtype=self.dtype)
     if not isinstance(event_ndims, int) or event_ndims < 0:
       raise ValueError(f'`event_ndims` must be a non-negative Python int, got {event_ndims!r}.')
-    if loc.shape.rank is not None and loc.shape.rank < event_ndims:
-      raise ValueError(f'`{name}` has rank {loc.shape.rank} < event_ndims={event_ndims}.')
-    scale_shape = self._scale.shape
-    if scale_shape.rank and loc.shape.rank is not None:
-      # The scale covers the event and, if it has more axes, the trailing batch axes.
-      covered = loc.shape[max(loc.shape.rank - max(event_ndims, scale_shape.rank), 0):]
-      check_scale_fits(scale_shape, covered,
-                       f'`scale` of shape {scale_shape} does not match the trailing shape '
-                       f'{covered} of `{name}` (event_ndims={event_ndims}): it must broadcast to '
-                       'it without growing it.')
+    broadcast_shape(loc.shape, self._scale.shape, event_ndims, name=name)
     if self._validate_args:
       with tf.control_dependencies([
           tf.debugging.assert_all_finite(loc, message=f'`{name}` must be finite (no NaN/inf).')]):
@@ -190,12 +245,16 @@ class SpreadKernel(tf.Module):
         3 images `[height, width, channels]`).
 
     Returns:
-      A `tfd.Distribution` with `batch_shape = loc.shape[:-event_ndims]` and
-      `event_shape = loc.shape[-event_ndims:]`, factorised over the event coordinates.
+      A `tfd.Distribution` with `event_shape = loc.shape[-event_ndims:]`, factorised over the event
+      coordinates, and `batch_shape = loc.shape[:-event_ndims]` broadcast with the batch axes of
+      `scale` (TFP's rule: see the class docstring).
+
+    Raises:
+      ValueError: if `loc` has fewer than `event_ndims` axes, the scale does not broadcast to its
+        event shape, or the batch shapes do not broadcast.
     """
     loc = self._checked_loc(loc, event_ndims)
-    scale = self._checked_scale()
-    base = self._make(loc, tf.broadcast_to(scale, tf.shape(loc)) if event_ndims else scale)
+    base = self._make(loc, self._checked_scale())
     if event_ndims == 0:
       return base
     return tfd.Independent(base, reinterpreted_batch_ndims=event_ndims,
@@ -223,11 +282,17 @@ class SpreadKernel(tf.Module):
       seed: None, a Python int or a stateless seed (see `noise`).
 
     Returns:
-      y, a tensor with the shape and dtype of `x`.
+      y, a tensor with the dtype of `x` and the shape of `x` broadcast against `scale` (the shape
+      of `x` unless the scale has more axes or a larger batch): a draw from `at(x, event_ndims)`.
+
+    Raises:
+      ValueError: if the shapes of `x` and `scale` do not broadcast.
     """
-    x = convert_floating(x, 'x', dtype=self.dtype)
-    x = self._checked_loc(x, x.shape.rank if x.shape.rank is not None else 0, name='x')
-    return x + self.noise(tf.shape(x), seed=seed)
+    x = self._checked_loc(x, 0, name='x')
+    shape = broadcast_shape(x.shape, self._scale.shape, 0)
+    if not shape.is_fully_defined():
+      shape = tf.broadcast_dynamic_shape(tf.shape(x), tf.shape(self._scale))
+    return x + self.noise(shape, seed=seed)
 
   def spread_mean(self, x):
     """E[y | x]: the centre of the spread around `x` (x itself for a stationary kernel).
@@ -276,8 +341,9 @@ class SpreadKernel(tf.Module):
 class GaussianSpread(SpreadKernel):
   """Gaussian spread K(y - x) = N(y | x, scale^2 I).
 
-  `kernel.at(loc, event_ndims)` is `Independent(Normal(loc, scale), event_ndims)`:
-  `batch_shape = loc.shape[:-event_ndims]`, `event_shape = loc.shape[-event_ndims:]`.
+  `kernel.at(loc, event_ndims)` is `Independent(Normal(loc, scale), event_ndims)`, with its shapes:
+  `event_shape = loc.shape[-event_ndims:]` and `batch_shape = loc.shape[:-event_ndims]`,
+  broadcast with the scale's batch axes if it has any (see `SpreadKernel`).
 
   #### Mathematical details
 
@@ -318,8 +384,9 @@ class GaussianSpread(SpreadKernel):
 class LaplaceSpread(SpreadKernel):
   """Laplace spread K(y - x) = prod_d (1 / (2 b)) exp(-|y_d - x_d| / b).
 
-  `kernel.at(loc, event_ndims)` is `Independent(Laplace(loc, b), event_ndims)`:
-  `batch_shape = loc.shape[:-event_ndims]`, `event_shape = loc.shape[-event_ndims:]`.
+  `kernel.at(loc, event_ndims)` is `Independent(Laplace(loc, b), event_ndims)`, with its shapes:
+  `event_shape = loc.shape[-event_ndims:]` and `batch_shape = loc.shape[:-event_ndims]`,
+  broadcast with the scale's batch axes if it has any (see `SpreadKernel`).
 
   #### Mathematical details
 

@@ -46,10 +46,6 @@ def init_seed(seed):
 _NORMALIZATIONS = ('determinant', 'trace')
 
 
-def _is_positive_int(value):
-  return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
-
-
 class LowRankGaussianSpread(kernels.SpreadKernel):
   """Learned low-rank Gaussian spread K(y - x) = N(y | x, s^2 I_D + L L^T).
 
@@ -102,9 +98,9 @@ class LowRankGaussianSpread(kernels.SpreadKernel):
   which bounds every direction's extra standard deviation by sqrt(R) norm (and equals the
   determinant form when all R singular values are equal).
 
-  Validity: Sigma >= s^2 I is full rank, so the characteristic function
-  phi(w) = exp(-1/2 w^T Sigma w) is strictly positive and the kernel is stationary, so the spread
-  divergence is a divergence (Theorem 1 of [1]).
+  Validity (this is what `is_valid_spread` reports, for every value of L): Sigma >= s^2 I is full
+  rank, so the characteristic function phi(w) = exp(-1/2 w^T Sigma w) is strictly positive, and
+  the kernel is stationary, so the spread divergence is a divergence (Theorem 1 of [1]).
 
   #### Examples
 
@@ -157,12 +153,12 @@ class LowRankGaussianSpread(kernels.SpreadKernel):
     self._scale = kernels.convert_floating(scale, 'scale', dtype=dtype)
     if self._scale.shape.rank != 0:
       raise ValueError(f'`scale` must be a scalar, got shape {self._scale.shape}.')
-    if not _is_positive_int(event_size):
+    if not kernels.is_positive_int(event_size):
       raise ValueError(f'`event_size` must be a positive Python int, got {event_size!r}.')
-    if not _is_positive_int(rank) or rank > event_size:
+    if not kernels.is_positive_int(rank) or rank > event_size:
       raise ValueError(f'`rank` must be an int with 1 <= rank <= event_size={event_size}, '
                        f'got {rank!r}.')
-    if event_ndims is not None and not _is_positive_int(event_ndims):
+    if event_ndims is not None and not kernels.is_positive_int(event_ndims):
       raise ValueError(f'`event_ndims` must be None or a positive int, got {event_ndims!r}.')
     if not _is_positive_number(norm):
       raise ValueError(f'`norm` must be a positive number, got {norm!r}.')
@@ -199,15 +195,6 @@ class LowRankGaussianSpread(kernels.SpreadKernel):
   def normalization(self):
     """'determinant' (det(L^T L) = norm^(2R)) or 'trace' (trace(L^T L) = R norm^2)."""
     return self._normalization
-
-  @property
-  def is_valid_spread(self):
-    """True: Sigma = s^2 I + L L^T >= s^2 I is full rank, so phi(w) = exp(-w^T Sigma w / 2) > 0.
-
-    A stationary kernel with strictly positive Fourier transform makes p -> p~ injective, so the
-    spread divergence is a divergence for every value of L (Theorem 1 of [1]).
-    """
-    return True
 
   def log_det_gram(self):
     """log det(L_raw^T L_raw) via a Cholesky factor of the R x R Gram matrix. Returns a scalar."""
@@ -256,14 +243,10 @@ class LowRankGaussianSpread(kernels.SpreadKernel):
       ValueError: if k is not in [1, R].
     """
     k = self._rank if k is None else k
-    if not _is_positive_int(k) or k > self._rank:
+    if not kernels.is_positive_int(k) or k > self._rank:
       raise ValueError(f'`k` must be an int in [1, rank={self._rank}], got {k!r}.')
     singular_values, left, _ = tf.linalg.svd(self.factor(), full_matrices=False)
     return tf.square(singular_values[:k]), left[:, :k]
-
-  def eigenvectors(self, k=None):
-    """The leading k eigenvectors of L L^T, shape `[D, k]` (see `principal_directions`)."""
-    return self.principal_directions(k)[1]
 
   # ---------------------------------------------------------------- shapes
   def _resolve_event_ndims(self, x, event_ndims, name):

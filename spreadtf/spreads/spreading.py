@@ -1,10 +1,10 @@
 """Spread distributions p~(y) = integral K(y - x) p(x) dx as TFP distributions.
 
-`spread(distribution, kernel)` returns an exact closed form where one exists (point masses, empirical
-data sets, Gaussians under a Gaussian kernel) and otherwise a `SpreadDistribution`, whose `sample`
-is exact and whose `log_prob` is a Monte Carlo estimate over base samples. `Pushforward` describes an
-implicit model x = g(z), z ~ p(z), which has samples but no density: exactly the models whose
-likelihood the spread makes well defined.
+`spread(distribution, kernel)` returns an exact closed form where one exists (point masses,
+empirical data sets, Gaussians under a Gaussian kernel) and otherwise a `SpreadDistribution`, whose
+`sample` is exact and whose `log_prob` is a Monte Carlo estimate over base samples. `Pushforward`
+describes an implicit model x = g(z), z ~ p(z), which has samples but no density: exactly the
+models whose likelihood the spread makes well defined.
 
 #### References
 
@@ -29,38 +29,48 @@ def _static_rank(shape, what):
   return shape.rank
 
 
-def _scale_batch_ndims(distribution, kernel):
-  """How many trailing batch axes of `distribution` the kernel's per-dimension scale spans.
+def _kernel_batch_shape(distribution, kernel):
+  """The batch shape of the kernel's own parameters at the events of `distribution`.
 
-  0 when the scale is scalar or fits the event. k > 0 when the scale has k axes more than the event:
-  each trailing batch member then has its own scale, e.g. `Normal([0., 1.], 1.)` spread by
-  `GaussianSpread([0.5, 1.])`.
+  `[]` unless the kernel scale has more axes than the event (one scale per batch member). A kernel
+  without `batch_shape_at` (any object with `at` and `sample_spread`) has none.
 
   Raises:
-    ValueError: if such a scale does not broadcast to `batch_shape + event_shape` without growing it
-      (it would otherwise line up with sample axes).
+    ValueError: if the kernel scale does not broadcast to the event shape of `distribution`.
   """
-  if not isinstance(kernel, kernels.SpreadKernel) or kernel.scale.shape.rank is None:
-    return 0
-  scale = kernel.scale
-  event_ndims = _static_rank(distribution.event_shape, 'the event shape of `distribution`')
-  if scale.shape.rank <= event_ndims:
-    return 0  # `kernel.at` checks it against the event.
-  shape = distribution.batch_shape.concatenate(distribution.event_shape)
-  kernels.check_scale_fits(
-      scale.shape, shape,
-      f'the kernel `scale` of shape {scale.shape} has more axes than the event shape '
-      f'{distribution.event_shape}, so it must broadcast to the batch and event shape {shape} '
-      'of `distribution` without growing it.')
-  return scale.shape.rank - event_ndims
+  event_shape = distribution.event_shape
+  event_ndims = _static_rank(event_shape, 'the event shape of `distribution`')
+  batch_shape_at = getattr(kernel, 'batch_shape_at', None)
+  if batch_shape_at is None:
+    return tf.TensorShape([])
+  return batch_shape_at(event_shape, event_ndims)
+
+
+def _spread_batch_shape(distribution, kernel):
+  """TFP's rule: the broadcast of the batch shapes of `distribution` and of the kernel.
+
+  Raises:
+    ValueError: if the kernel scale does not fit the event shape, or the batch shapes do not
+      broadcast.
+  """
+  kernel_batch = _kernel_batch_shape(distribution, kernel)
+  try:
+    return tf.broadcast_static_shape(distribution.batch_shape, kernel_batch)
+  except ValueError as e:
+    raise ValueError(
+        f'the kernel `scale` gives batch shape {kernel_batch} (its axes before the event '
+        f'{distribution.event_shape}), which does not broadcast with the batch shape '
+        f'{distribution.batch_shape} of `distribution`.') from e
 
 
 class SpreadDistribution(tfd.Distribution):
   """The spread p~(y) = E_{x ~ p}[K(y - x)] of any distribution p that can be sampled.
 
-  `batch_shape` and `event_shape` are those of the base distribution. `log_prob(y)` takes `y` of
-  shape `[sample..., batch..., event...]` (or anything that broadcasts to it, e.g. a scalar) and
-  returns `[sample..., batch...]`.
+  `event_shape` is that of the base distribution; `batch_shape` is the broadcast of the base's batch
+  shape and the kernel's (TFP's rule; the kernel has a batch shape when its scale has more axes
+  than the event, e.g. a scale `[[0.5], [1.]]` (shape `[2, 1]`) on vector events has batch `[2]`).
+  `log_prob(y)` takes `y` of shape `[sample..., batch..., event...]` (or anything that broadcasts
+  to it, e.g. a scalar) and returns `[sample..., batch...]`.
 
   #### Mathematical details
 
@@ -74,6 +84,10 @@ class SpreadDistribution(tfd.Distribution):
   O(Var[K(y - x)] / (S p~(y)^2)); it is largest where y is far from most base samples, e.g. for a
   small kernel scale in high dimension. Prefer a closed form (see `spread`) when one exists.
   If the base distribution is reparameterized, gradients of `log_prob` flow to its parameters.
+
+  A `tfd.Empirical` base with points x_1..x_N has no such bias: `log_prob` then averages
+  K(y - x_n) over all N points, which is exact, and `num_samples` is unused (`spread` returns this
+  for an empirical distribution when the kernel scale has batch axes).
 
   The same base samples are used for every `y` in one `log_prob` call. With a stateless `seed` (an
   int tensor of shape `[2]`), every call uses the same base samples (common random numbers:
@@ -102,7 +116,8 @@ class SpreadDistribution(tfd.Distribution):
     Args:
       distribution: a `tfd.Distribution` (or `Pushforward`) with static event rank.
       kernel: a spread kernel with `at(loc, event_ndims)` and `sample_spread(x, seed)`.
-      num_samples: Python int S, base samples per `log_prob` evaluation.
+      num_samples: Python int S, base samples per `log_prob` evaluation (unused for a
+        `tfd.Empirical` base, whose N points are all used).
       seed: optional seed for the base samples used by `log_prob`. A stateless `[2]` int seed
         reuses the same base samples on every call; None or a Python int (stateful in TFP) draws
         new ones on every call.
@@ -111,16 +126,20 @@ class SpreadDistribution(tfd.Distribution):
       name: name of the distribution.
 
     Raises:
-      ValueError: if `num_samples < 1`, the event rank is unknown, or a kernel scale with more axes
-        than the event does not broadcast to the batch and event shape.
+      ValueError: if `num_samples < 1`, the event rank is unknown, the kernel scale does not fit the
+        event shape, or the batch shapes of `distribution` and the kernel do not broadcast.
     """
     parameters = dict(locals())
     if not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
       raise ValueError(f'`num_samples` must be a positive Python int, got {num_samples!r}.')
-    _static_rank(distribution.event_shape, 'the event shape of `distribution`')
-    _scale_batch_ndims(distribution, kernel)
+    _spread_batch_shape(distribution, kernel)
+    kernel_batch = _kernel_batch_shape(distribution, kernel)
     with tf.name_scope(name) as name:
       self._distribution = distribution
+      # Base samples with the full batch shape, drawn independently per batch member, so the
+      # kernel's batch axes line up with the batch and never with the sample axis.
+      self._base = (tfd.BatchBroadcast(distribution, with_shape=kernel_batch)
+                    if kernel_batch.rank else distribution)
       self._kernel = kernel
       self._num_samples = int(num_samples)
       self._seed = seed
@@ -158,15 +177,28 @@ class SpreadDistribution(tfd.Distribution):
     return self._distribution.event_shape_tensor()
 
   def _batch_shape(self):
-    return self._distribution.batch_shape
+    return self._base.batch_shape
 
   def _batch_shape_tensor(self):
-    return self._distribution.batch_shape_tensor()
+    return self._base.batch_shape_tensor()
 
   def _sample_n(self, n, seed=None):
     base_seed, noise_seed = tfp.random.split_seed(seed, n=2, salt='SpreadDistribution')
-    x = self._distribution.sample(n, seed=base_seed)
+    x = self._base.sample(n, seed=base_seed)
     return self._kernel.sample_spread(x, seed=noise_seed)
+
+  def _base_points(self, batch_ndims, event_ndims):
+    """Points x_1..x_S `[S, batch..., event...]` (up to unit axes) and log S for `_log_prob`."""
+    if not isinstance(self._distribution, tfd.Empirical):
+      return self._base.sample(self._num_samples, seed=self._seed), np.log(self._num_samples)
+    points = tf.convert_to_tensor(self._distribution.samples)    # [base batch..., N, event...]
+    rank = _static_rank(points.shape, 'the samples of `distribution`')
+    points_axis = rank - event_ndims - 1
+    points = tf.transpose(points, [points_axis] + [
+        axis for axis in range(rank) if axis != points_axis])    # [N, base batch..., event...]
+    for _ in range(batch_ndims - points_axis):
+      points = points[:, tf.newaxis]                             # [N, 1..., base batch..., ...]
+    return points, tf.math.log(tf.cast(tf.shape(points)[0], self.dtype))
 
   def _log_prob(self, y):
     event_ndims = self.event_shape.rank
@@ -176,12 +208,12 @@ class SpreadDistribution(tfd.Distribution):
     for _ in range(batch_ndims + event_ndims - _static_rank(y.shape, '`y`')):
       y = y[tf.newaxis]
     y_rank = y.shape.rank
-    x = self._distribution.sample(self._num_samples, seed=self._seed)  # [S, batch..., event...]
+    x, log_num_points = self._base_points(batch_ndims, event_ndims)   # [S, batch..., event...]
     # [sample..., 1, batch..., event...] broadcasts against x to [sample..., S, batch..., event...].
     y = tf.expand_dims(y, axis=y_rank - batch_ndims - event_ndims)
     log_k = self._kernel.at(x, event_ndims=event_ndims).log_prob(y)
     return (tf.reduce_logsumexp(log_k, axis=-(batch_ndims + 1))
-            - tf.math.log(tf.cast(self._num_samples, self.dtype)))
+            - tf.cast(log_num_points, self.dtype))
 
 
 class Pushforward(tfd.Distribution):
@@ -249,7 +281,8 @@ class Pushforward(tfd.Distribution):
   def _log_prob(self, x):
     raise NotImplementedError(
         'A Pushforward (implicit generator) has no density: its log-likelihood is -inf almost '
-        'everywhere. Use spreadtf.spread(model, kernel) to get a spread distribution with a density.')
+        'everywhere. Use spreadtf.spread(model, kernel) to get a spread distribution with a '
+        'density.')
 
 
 def _point_mass(distribution):
@@ -282,7 +315,8 @@ def _gaussian_closed_form(distribution, kernel):
   """N(m, S) spread by a Gaussian kernel N(0, s^2 I) is N(m, S + s^2 I); None if not applicable.
 
   The kernel variance lines up with the trailing axes of `batch_shape + event_shape` (checked by
-  `_scale_batch_ndims`), so per-dimension scales add elementwise.
+  `_spread_batch_shape`), so per-dimension scales add elementwise and the TFP distributions
+  built here broadcast their parameters' batch shapes themselves.
   """
   if not isinstance(kernel, kernels.GaussianSpread):
     return None
@@ -299,7 +333,8 @@ def _gaussian_closed_form(distribution, kernel):
                            validate_args=kernel.validate_args)
   if isinstance(distribution, tfd.MultivariateNormalLinearOperator):
     loc = distribution.mean()
-    noise_var = tf.broadcast_to(noise_var, tf.shape(loc))
+    noise_var = tf.broadcast_to(  # The kernel may add batch axes (TFP's rule).
+        noise_var, tf.broadcast_dynamic_shape(tf.shape(loc), tf.shape(noise_var)))
     if isinstance(distribution, tfd.MultivariateNormalDiag):
       return tfd.MultivariateNormalDiag(
           loc, tf.sqrt(tf.square(distribution.stddev()) + noise_var),
@@ -317,16 +352,21 @@ def spread(distribution, kernel, num_samples=1000, seed=None, validate_args=Fals
     * `tfd.Deterministic`, `tfd.VectorDeterministic` (or `Independent` of them): the kernel at
       the point, `kernel.at(loc, event_ndims)`.
     * `tfd.Empirical` with points x_1..x_N: the mixture (1/N) sum_n K(y - x_n), the spread
-      empirical data distribution, as a `tfd.MixtureSameFamily`.
+      empirical data distribution, as a `tfd.MixtureSameFamily` (as a `SpreadDistribution` that
+      sums over all N points, also exact, when the kernel scale has batch axes).
     * `tfd.Normal`, `tfd.MultivariateNormal*` (or `Independent` of them) under a `GaussianSpread`:
       variances add, N(m, S) -> N(m, S + s^2 I).
-  Anything else (another kernel, a `Pushforward` generator, any sampler, or an `Empirical` whose
-  kernel scale spans batch axes) gives a `SpreadDistribution` with exact `sample` and a Monte Carlo
-  `log_prob` (see its docstring for the bias). Shapes: the result has the `batch_shape` and
-  `event_shape` of `distribution`. The kernel `scale` lines up with the trailing axes of
-  `batch_shape + event_shape`: usually the event, but a scale with more axes than the event gives
-  each trailing batch member its own scale (`Normal([0., 1.], 1.)` spread by
-  `GaussianSpread([0.5, 1.])` is `Normal([0., 1.], sqrt([1.25, 2.]))`).
+  Anything else (another kernel, a `Pushforward` generator, any sampler) gives a
+  `SpreadDistribution` with exact `sample` and a Monte Carlo `log_prob` (see its docstring for the
+  bias).
+
+  Shapes follow TFP's broadcasting rule. The result has the `event_shape` of `distribution`, and
+  the kernel `scale` lines up with the trailing axes of `batch_shape + event_shape`, like the
+  `scale` of `tfd.Normal(loc, scale)`: its last `len(event_shape)` axes must broadcast to the event
+  shape, and any axes before those are the kernel's batch axes. The result's `batch_shape` is the
+  broadcast of the two batch shapes: `Normal([0., 1.], 1.)` spread by `GaussianSpread([0.5, 1.])`
+  is `Normal([0., 1.], sqrt([1.25, 2.]))`, and `Normal(zeros([1, 5]), 1.)` spread by a scale of
+  shape `[3, 1]` has batch shape `[3, 5]`.
 
   Args:
     distribution: the base `tfd.Distribution` p(x).
@@ -341,8 +381,8 @@ def spread(distribution, kernel, num_samples=1000, seed=None, validate_args=Fals
 
   Raises:
     TypeError: if `distribution` is not a `tfd.Distribution`.
-    ValueError: if a kernel scale with more axes than the event does not broadcast to
-      `batch_shape + event_shape` without growing it.
+    ValueError: if the kernel scale does not broadcast to the event shape of `distribution`, or
+      the batch shapes of `distribution` and the kernel do not broadcast.
     tf.errors.InvalidArgumentError: with `validate_args=True`, on non-finite point-mass locations
       or empirical samples.
 
@@ -360,16 +400,21 @@ def spread(distribution, kernel, num_samples=1000, seed=None, validate_args=Fals
       ICML 2020. https://arxiv.org/abs/1811.08968
   """
   if not isinstance(distribution, tfd.Distribution):
-    raise TypeError(f'`distribution` must be a tfd.Distribution, got {type(distribution).__name__}.')
-  scale_batch_ndims = _scale_batch_ndims(distribution, kernel)
+    raise TypeError(
+        f'`distribution` must be a tfd.Distribution, got {type(distribution).__name__}.')
+  _spread_batch_shape(distribution, kernel)
   point = _point_mass(distribution)
   if point is not None:
     loc, event_ndims = point
     return kernel.at(_checked_finite(loc, 'locations', validate_args), event_ndims=event_ndims)
-  if isinstance(distribution, tfd.Empirical) and not scale_batch_ndims:
+  if isinstance(distribution, tfd.Empirical):
     event_ndims = _static_rank(distribution.event_shape, 'the event shape of `distribution`')
     points = tf.convert_to_tensor(
         _checked_finite(distribution.samples, 'samples', validate_args))
+    if _kernel_batch_shape(distribution, kernel).rank:
+      # The scale's batch axes would line up with the points axis N of a mixture's components.
+      return SpreadDistribution(tfd.Empirical(points, event_ndims=event_ndims), kernel,
+                                validate_args=validate_args)
     components = kernel.at(points, event_ndims=event_ndims)          # batch [batch..., N]
     logits = tf.zeros(tf.shape(points)[:tf.rank(points) - event_ndims], dtype=points.dtype)
     return tfd.MixtureSameFamily(tfd.Categorical(logits=logits), components,

@@ -115,6 +115,29 @@ class DeltaDeltaTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllClose(kl, np.sum(mu1.numpy()**2, -1) / 2.)
 
 
+class BroadcastingDivergenceTest(tf.test.TestCase, parameterized.TestCase):
+  """A kernel scale with batch axes gives one divergence per broadcast batch member."""
+
+  def test_point_mass_spread_kls_have_one_value_per_kernel_member(self):
+    p, q = tfd.VectorDeterministic([0., 0.]), tfd.VectorDeterministic([1., 1.])
+    scale = np.array([[0.5], [1.]], np.float32)                     # kernel batch [2]
+    gaussian = divergence.spread_kl(p, q, kernels.GaussianSpread(scale), monte_carlo=False)
+    self.assertAllClose(gaussian, 2. / (2. * scale[:, 0]**2))     # |d|^2 / (2 s^2)
+    laplace = divergence.spread_kl(p, q, kernels.LaplaceSpread(scale), monte_carlo=False)
+    d = 1. / scale[:, 0]
+    self.assertAllClose(laplace, 2. * (d + np.exp(-d) - 1.), rtol=1e-5)
+
+  def test_f_divergence_estimates_broadcast_against_kernel_batch(self):
+    # N(0, 1) vs N(1, 1) spread by s in [0.5, 2]: N(., 1 + s^2), so KL = 1 / (2 (1 + s^2)).
+    scale = np.array([0.5, 2.], np.float32)
+    est = divergence.spread_f_divergence(tfd.Normal(0., 1.), tfd.Normal(1., 1.),
+                                         kernels.GaussianSpread(scale), num_samples=40000,
+                                         seed=[1, 2], return_stderr=True)
+    self.assertEqual(est.value.shape, [2])
+    want = 1. / (2. * (1. + scale**2))
+    self.assertAllLessEqual(np.abs(est.value - want) - 4. * est.stderr, 1e-3)
+
+
 class DivergencePropertyTest(tf.test.TestCase, parameterized.TestCase):
 
   def _empirical(self, seed, shift=0.):

@@ -48,6 +48,23 @@ class InjectiveSpreadTest(tf.test.TestCase, parameterized.TestCase):
     expected = tfd.Independent(tfd.Normal(kernel.transform(loc), 0.5), len(event)).log_prob(y)
     self.assertAllClose(expected, dist.log_prob(y))
 
+  def test_base_scale_with_batch_axes_broadcasts_as_in_tfp(self):
+    # A base scale [2, 1] over vector events [10]: kernel batch [2], broadcast with the batch [3, 1]
+    # of the locations to [3, 2], as tfd.Normal(f(loc), scale) would.
+    scale = np.array([[0.5], [2.]], np.float32)
+    kernel = _make_kernel(_VECTOR, base_kernel=kernels.GaussianSpread(scale),
+                          update_power_iteration=False)
+    loc = tf.random.stateless_normal([3, 1] + _VECTOR, seed=[1, 1])
+    y = tf.random.stateless_normal([3, 2] + _VECTOR, seed=[1, 2])
+    dist = kernel.at(loc)
+    self.assertEqual(dist.batch_shape, [3, 2])
+    self.assertEqual(kernel.batch_shape_at(loc.shape), [3, 2])
+    self.assertEqual(kernel.batch_shape_at(_VECTOR), [2])
+    expected = tfd.Independent(tfd.Normal(kernel.transform(loc), scale), 1).log_prob(y)
+    self.assertAllClose(expected, dist.log_prob(y))
+    with self.assertRaisesRegex(ValueError, 'does not end with the event shape'):
+      kernel.batch_shape_at([3, 4])
+
   def test_sample_spread_is_transform_plus_base_noise(self):
     kernel = _make_kernel(update_power_iteration=False)
     x = tf.random.stateless_normal([4] + _IMAGE, seed=[2, 2])

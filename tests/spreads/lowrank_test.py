@@ -174,7 +174,7 @@ class LowRankGaussianSpreadTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllClose(values[::-1][:2], got_values, rtol=1e-4)
     overlap = np.abs(np.sum(vectors[:, ::-1][:, :2] * got_vectors.numpy(), axis=0))
     self.assertAllClose(np.ones(2), overlap, atol=1e-4)
-    self.assertEqual(kernel.eigenvectors().shape, [20, 3])
+    self.assertEqual(kernel.principal_directions()[1].shape, [20, 3])
 
   def test_characteristic_function_and_variance(self):
     kernel = lowrank.LowRankGaussianSpread(0.4, rank=2, event_size=12, norm=1., seed=8)

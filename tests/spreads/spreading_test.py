@@ -92,24 +92,27 @@ class ClosedFormSpreadTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllClose(spread.log_prob(y), want, rtol=1e-5)
 
   def test_empirical_with_per_member_scale_matches_numpy_mixture(self):
-    # The scale spans the batch axis of the points, so the exact mixture does not apply: the
-    # Monte Carlo fallback estimates it. Its relative error is at most sqrt((N - 1) / S) ~ 0.014
-    # (all of the density from one point); the tolerance is 3.5 times that.
+    # The scale spans the batch axis of the points, so a mixture over the points' last axis would
+    # pair scales with points; the spread sums over all N points instead, exactly.
     points = np.array([[-1., 0., 0.5, 2., 3.], [0., 0.1, 0.2, 0.3, 4.]], np.float32)  # [2, N]
     scale = np.array([0.5, 1.], np.float32)
     spread = spread_lib.spread(tfd.Empirical(points), kernels.GaussianSpread(scale),
-                               num_samples=20000, seed=[1, 2])
+                               num_samples=1, seed=[1, 2])
     self.assertEqual(spread.batch_shape, [2])
     y = np.array([[0.3, -1.], [2., 1.5]], np.float32)
     per_point = stats.norm(points[None], scale[None, :, None]).logpdf(y[..., None])
     want = special.logsumexp(per_point, axis=-1) - np.log(5.)
-    self.assertAllClose(spread.log_prob(y), want, atol=0.05)
+    self.assertAllClose(spread.log_prob(y), want, rtol=1e-5)
 
-  def test_scale_that_would_grow_the_batch_raises(self):
-    with self.assertRaisesRegex(ValueError, 'without growing it'):
-      spread_lib.spread(tfd.Normal(0., 1.), kernels.GaussianSpread([0.5, 1.]))
-    with self.assertRaisesRegex(ValueError, 'without growing it'):
+  def test_scale_that_cannot_line_up_raises(self):
+    with self.assertRaisesRegex(ValueError, r'batch shape \(2,\) .* does not broadcast with the '
+                                r'batch shape \(3,\) of `distribution`'):
       spread_lib.spread(tfd.Normal([0., 1., 2.], 1.), kernels.LaplaceSpread([0.5, 1.]))
+    with self.assertRaisesRegex(ValueError, r'does not fit the event shape \(3,\)'):
+      spread_lib.spread(tfd.MultivariateNormalDiag(tf.zeros(3)), kernels.GaussianSpread([1., 2.]))
+    with self.assertRaisesRegex(ValueError, r'does not fit the event shape \(1,\)'):
+      spread_lib.spread(spread_lib.Pushforward(tfd.Normal(tf.zeros([1]), 1.), tf.identity, [1]),
+                        kernels.GaussianSpread([1., 2.]))
 
   def test_validate_args_rejects_non_finite_points_naming_distribution(self):
     kernel = kernels.GaussianSpread(0.5)
@@ -127,6 +130,109 @@ class ClosedFormSpreadTest(tf.test.TestCase, parameterized.TestCase):
                              kernels.GaussianSpread(1.)).log_prob([0., 0.])
     # d/dm log N(0 | m, 2 I) = -m / 2.
     self.assertAllClose(tape.gradient(lp, loc), [-0.25, 0.25])
+
+
+def _normal_reference(loc, stddev, event_ndims):
+  reference = tfd.Normal(loc, stddev)
+  return tfd.Independent(reference, event_ndims) if event_ndims else reference
+
+
+class TfpBroadcastingSpreadTest(tf.test.TestCase, parameterized.TestCase):
+  """`spread` gives the batch shape TFP would: the broadcast of the base's and the kernel's."""
+
+  @parameterized.named_parameters(
+      # (name, base distribution, kernel, reference: the spread as a TFP distribution built with
+      # explicitly broadcast parameters, batch shape, event shape).
+      ('point_scalar_events', tfd.Deterministic(tf.zeros([1, 5])),
+       kernels.GaussianSpread([[0.5], [1.], [2.]]),
+       tfd.Normal(tf.zeros([3, 5]), tf.constant([[0.5], [1.], [2.]]) * tf.ones([3, 5])),
+       [3, 5], []),
+      ('point_vector_events', tfd.VectorDeterministic([[0., 1., 2., 3., 4.]]),
+       kernels.LaplaceSpread([[0.5], [1.], [2.]]),
+       tfd.Independent(tfd.Laplace(tf.tile([[0., 1., 2., 3., 4.]], [3, 1]),
+                                   tf.constant([[0.5], [1.], [2.]]) * tf.ones([3, 5])), 1),
+       [3], [5]),
+      ('point_image_events', tfd.Independent(tfd.Deterministic(tf.ones([1, 2, 2, 3])), 3),
+       kernels.GaussianSpread([[[[0.5]]], [[[2.]]]]),
+       tfd.Independent(tfd.Normal(tf.ones([2, 2, 2, 3]),
+                                  tf.reshape([0.5, 2.], [2, 1, 1, 1]) * tf.ones([2, 2, 2, 3])),
+                       3),
+       [2], [2, 2, 3]),
+      ('normal_scalar_events', tfd.Normal(tf.zeros([1, 5]), 2.),
+       kernels.GaussianSpread([[0.5], [1.], [2.]]),
+       tfd.Normal(tf.zeros([3, 5]),
+                  tf.sqrt(4. + tf.constant([[0.25], [1.], [4.]])) * tf.ones([3, 5])),
+       [3, 5], []),
+      ('independent_normal', tfd.Independent(tfd.Normal([1., -1.], [1., 2.]), 1),
+       kernels.GaussianSpread([[0.5], [2.]]),
+       tfd.Independent(tfd.Normal(tf.tile([[1., -1.]], [2, 1]),
+                                  tf.sqrt([[1.25, 4.25], [5., 8.]])), 1),
+       [2], [2]),
+      ('multivariate_normal_diag', tfd.MultivariateNormalDiag([1., -1.], [1., 2.]),
+       kernels.GaussianSpread([[0.5], [2.]]),
+       tfd.MultivariateNormalDiag(tf.tile([[1., -1.]], [2, 1]),
+                                  tf.sqrt([[1.25, 4.25], [5., 8.]])),
+       [2], [2]),
+      ('multivariate_normal_tril', tfd.MultivariateNormalTriL([1., -1.], [[1., 0.], [0.5, 1.]]),
+       kernels.GaussianSpread([[0.5], [2.]]),
+       tfd.MultivariateNormalTriL(
+           tf.tile([[1., -1.]], [2, 1]),
+           tf.linalg.cholesky([[[1.25, 0.5], [0.5, 1.5]], [[5., 0.5], [0.5, 5.25]]])),
+       [2], [2]),
+      ('empirical_vector_events', tfd.Empirical([[0., 0.], [1., 2.], [-1., 0.5]], event_ndims=1),
+       kernels.LaplaceSpread([[0.5, 1.], [2., 1.]]),
+       tfd.MixtureSameFamily(
+           tfd.Categorical(logits=tf.zeros([2, 3])),
+           tfd.Independent(tfd.Laplace(
+               tf.tile([[[0., 0.], [1., 2.], [-1., 0.5]]], [2, 1, 1]),
+               tf.constant([[[0.5, 1.]], [[2., 1.]]]) * tf.ones([2, 3, 2])), 1)),
+       [2], [2]),
+      ('empirical_batch_of_scalar_sets', tfd.Empirical([[0., 1., 3.], [2., 2., -1.]]),
+       kernels.GaussianSpread([[0.5], [1.], [2.]]),
+       tfd.MixtureSameFamily(
+           tfd.Categorical(logits=tf.zeros([3, 2, 3])),
+           tfd.Normal(tf.tile([[[0., 1., 3.], [2., 2., -1.]]], [3, 1, 1]),
+                      tf.reshape([0.5, 1., 2.], [3, 1, 1]) * tf.ones([3, 2, 3]))),
+       [3, 2], []),
+  )
+  def test_closed_form_spread_matches_tfp_reference(self, base, kernel, reference, batch, event):
+    spread = spread_lib.spread(base, kernel)
+    self.assertEqual(spread.batch_shape, batch)
+    self.assertEqual(spread.event_shape, event)
+    self.assertEqual(reference.batch_shape, batch)
+    y = np.random.default_rng(0).normal(size=[4] + batch + event).astype(np.float32)
+    self.assertAllClose(spread.log_prob(y), reference.log_prob(y), rtol=1e-5, atol=1e-5)
+    self.assertEqual(spread.sample(6, seed=[1, 2]).shape, [6] + batch + event)
+
+  def test_monte_carlo_spread_lines_kernel_batch_up_with_batch_not_samples(self):
+    # A sampler over three points (no closed form) spread by a scale per batch member [2, 1]: the
+    # exact answer is the Laplace mixture over the points with each member's scale.
+    points = np.array([[0., 0.], [1., 2.], [-1., 0.5]], np.float32)
+    model = spread_lib.Pushforward(tfd.Categorical(logits=tf.zeros(3)),
+                                   lambda index: tf.gather(points, index), [2])
+    scale = np.array([[0.5], [2.]], np.float32)
+    spread = spread_lib.spread(model, kernels.LaplaceSpread(scale), num_samples=20000,
+                               seed=[1, 2])
+    self.assertIsInstance(spread, spread_lib.SpreadDistribution)
+    self.assertEqual(spread.batch_shape, [2])
+    self.assertEqual(spread.event_shape, [2])
+    y = np.array([[0.3, 0.], [-1., 1.]], np.float32)     # one point per batch member
+    per_point = stats.laplace(points[None], scale[:, None]).logpdf(y[:, None]).sum(-1)  # [2, 3]
+    want = special.logsumexp(per_point, axis=-1) - np.log(3.)
+    # Monte Carlo error: the relative standard deviation of a mean of S = 20000 draws of a
+    # three-point mixture is at most sqrt(2 / S) = 0.01; the tolerance is about 4 times that.
+    self.assertAllClose(spread.log_prob(y), want, atol=0.04)
+
+  def test_monte_carlo_samples_are_independent_per_broadcast_member(self):
+    # Normal(0, 1) spread by Laplace scales [0.5, 2.] (no closed form): each member has variance
+    # 1 + 2 b^2, and the members' base draws are independent (a shared x would correlate them).
+    spread = spread_lib.spread(tfd.Normal(0., 1.), kernels.LaplaceSpread([0.5, 2.]))
+    self.assertIsInstance(spread, spread_lib.SpreadDistribution)
+    self.assertEqual(spread.batch_shape, [2])
+    y = self.evaluate(spread.sample(40000, seed=[5, 6]))
+    self.assertEqual(y.shape, (40000, 2))
+    self.assertAllClose(np.var(y, axis=0), [1.5, 9.], rtol=0.05)
+    self.assertAllClose(np.corrcoef(y.T)[0, 1], 0., atol=0.025)
 
 
 class MonteCarloSpreadTest(tf.test.TestCase, parameterized.TestCase):
