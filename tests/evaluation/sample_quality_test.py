@@ -65,6 +65,15 @@ class FrechetDistanceTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllClose(sample_quality.frechet_distance(features, features + shift),
                         np.sum(shift**2), rtol=1e-9)
 
+  def test_constant_features_leave_the_distance_exact(self):
+    # Dead (constant) features make both covariances singular although num > dim.
+    features = _correlated_features(8, 200, 6)
+    features[:, 2] = 0.
+    shift = np.arange(6.)
+    self.assertAllClose(sample_quality.frechet_distance(features, features), 0., atol=1e-9)
+    self.assertAllClose(sample_quality.frechet_distance(features, features + shift),
+                        np.sum(shift**2), rtol=1e-12)
+
   @parameterized.named_parameters(
       ('different_dims', np.zeros((5, 3)), np.zeros((5, 4)), 'same feature dimension'),
       ('one_row', np.zeros((1, 3)), np.zeros((5, 3)), 'at least 2 rows'),
