@@ -4,10 +4,12 @@
 
 Writes a SavedModel (`features(images)`, `logits(images)`, `test_accuracy`) and `classifier.json`
 to --out (see spreadtf/evaluation/classifier.py) and prints the test accuracy on the 1,000 held-out
-mnist5k digits. --out defaults to `runs/features/mnist5k`, where the evaluation looks by default.
+mnist5k digits. --out defaults to `runs/features/mnist5k` in the repository, where
+launch/evaluate.py looks by default.
 """
 
 import json
+import os
 
 from absl import app
 from absl import flags
@@ -15,8 +17,12 @@ import tensorflow as tf
 
 from spreadtf.evaluation import classifier
 
-flags.DEFINE_string('out', classifier.DEFAULT_DIR,
-                    'Output directory (SavedModel and classifier.json).')
+# Where launch/evaluate.py looks for the default feature extractor.
+_DEFAULT_OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'runs',
+                            'features', 'mnist5k')
+
+flags.DEFINE_string('out', _DEFAULT_OUT, 'Output directory (SavedModel and classifier.json); '
+                    'default runs/features/mnist5k in the repository.')
 flags.DEFINE_integer('epochs', 15, 'Passes over the 4,000 training digits.', lower_bound=1)
 flags.DEFINE_integer('seed', 0, 'Seed of the run.')
 flags.DEFINE_integer('num_train', None, 'Train on this many digits (smoke runs); default all.',

@@ -1,8 +1,9 @@
-"""Evaluation on real data: sample quality (FD, KID, precision / recall) and feature extractors.
+"""Evaluation of trained runs: held-out likelihood, sample quality in a feature space, reports.
 
-Modules: `sample_quality` (the metrics on `[num, dim]` features, NumPy), `features` (extractors:
-our SavedModel, any Keras model or SavedModel, InceptionV3 with user-supplied weights) and
-`classifier` (the default extractor: a small conv classifier of the mnist5k digits).
+Modules: `likelihood` (spread ELBO and importance-weighted log p~(y)), `sample_quality`
+(Frechet distance, KID, precision/recall), `features` (feature extractors), `classifier` (the
+default mnist5k feature classifier), `experiment` (the root behind `launch/evaluate.py`),
+`report` (tables and plots over several runs, behind `launch/report.py`).
 """
 
 __all__ = []

@@ -2,7 +2,7 @@
 
 `train_feature_classifier(out, epochs, seed)` (the root of `launch/train_features.py`) trains
 `make_classifier()` on the 4,000 labelled mnist5k training digits, measures its accuracy on the
-1,000 test digits, and writes to `out` (conventionally `DEFAULT_DIR`, `runs/features/mnist5k`):
+1,000 test digits, and writes to `out` (conventionally `runs/features/mnist5k` in the repository):
 
   * a SavedModel with tensor-only endpoints, images `[batch, 28, 28, 1]` float32 in [0, 1]:
     `features(images)` -> `{'features': [batch, 128]}` (the penultimate layer, after its ReLU;
@@ -29,11 +29,8 @@ import tensorflow as tf
 from spreadtf import files
 from spreadtf.data import mnist5k
 
-__all__ = ['DEFAULT_DIR', 'FEATURES_LAYER', 'make_classifier', 'export_classifier',
-           'train_feature_classifier']
+__all__ = ['FEATURES_LAYER', 'make_classifier', 'export_classifier', 'train_feature_classifier']
 
-# Where launch/train_features.py writes the classifier and the evaluation looks for it.
-DEFAULT_DIR = os.path.join('runs', 'features', 'mnist5k')
 FEATURES_LAYER = 'features'
 
 
