@@ -37,8 +37,8 @@ loads; pytorch-fid ports it as `pt_inception-2015-12-05-6726825d.pth`), with the
 resize, and typically 50,000 generated samples. Keras' ImageNet InceptionV3 weights
 (`inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5`) are a different set of weights for
 the same architecture, and our resize (TF bilinear) is not the graph's: FIDs from `inception_v3()`
-follow the same trends and land near published numbers, but they are not identical and must
-not be put in one table with them. FD also depends on the number of samples (it is biased upwards
+should follow the same trends and be close to published numbers (how close is not measured
+here), but they are not identical and must not be put in one table with them. FD also depends on the number of samples (it is biased upwards
 for small sets), so compare only numbers computed with equal sample counts. Nothing here downloads
 weights: the user supplies the file.
 """
