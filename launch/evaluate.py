@@ -20,6 +20,7 @@ from absl import flags
 from absl import logging
 
 from spreadtf.evaluation import experiment
+from spreadtf.evaluation import features as features_lib
 
 __all__ = []
 
@@ -49,7 +50,6 @@ def _feature_extractor(features, inception_weights):
   """The extractor the flags name, or None; the default one only where it exists."""
   if features == 'none' and not inception_weights:
     return None
-  from spreadtf.evaluation import features as features_lib  # pylint: disable=g-import-not-at-top
   if inception_weights:
     return features_lib.inception_v3(inception_weights)
   if features == 'default':
