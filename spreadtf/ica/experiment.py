@@ -20,6 +20,7 @@ from matplotlib import figure
 import numpy as np
 import tensorflow as tf
 
+from spreadtf import seeding
 from spreadtf.ica import data
 from spreadtf.ica import em
 from spreadtf.ica import fastica as fastica_lib
@@ -125,7 +126,9 @@ def run(workdir, seed=gin.REQUIRED, x_dim=10, z_dim=5, num_points=2000, gamma=0.
 
   Args:
     workdir: output directory (created if needed).
-    seed: Python int; data, initial A, EM noise and FastICA are all derived from it.
+    seed: the run seed, a non-negative Python int. Data, initial A, EM noise and FastICA use
+      named sub-seeds of it (`spreadtf.seeding.sub_seed`: 'mixing', 'sources', 'noise',
+      'initial_mixing', 'em', 'fastica'); both EM variants share the 'em' noise.
     x_dim: observed dimensions X.
     z_dim: sources Z (X >= Z).
     num_points: data points N.
@@ -187,8 +190,8 @@ def run(workdir, seed=gin.REQUIRED, x_dim=10, z_dim=5, num_points=2000, gamma=0.
   fastica_error = None
   if fastica:
     start = time.perf_counter()
-    mixing, iterations = fastica_lib.fit_fastica(problem.x.numpy(), z_dim, seed,
-                                                 max_iter=fastica_max_iter)
+    mixing, iterations = fastica_lib.fit_fastica(
+        problem.x.numpy(), z_dim, seeding.sub_seed(seed, 'fastica'), max_iter=fastica_max_iter)
     results['fastica'] = dict(_scores(problem.mixing.numpy(), mixing),
                               wall_s=time.perf_counter() - start, iterations=iterations,
                               mixing_shape=list(mixing.shape))
