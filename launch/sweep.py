@@ -17,6 +17,7 @@ anything and names the point, so one workdir never mixes results of different co
 
 import csv
 import difflib
+import io
 import json
 import os
 
@@ -24,10 +25,10 @@ from absl import app
 from absl import flags
 from absl import logging
 import gin
-from matplotlib import figure
-import numpy as np
 
+from spreadtf import files
 from spreadtf.ica import experiment
+from spreadtf.ica import plots
 
 __all__ = []
 
@@ -78,35 +79,6 @@ def _check_reusable(workdir, config):
                    'Use a new --workdir (or delete that point directory) to rerun.')
 
 
-def _plot(path, parameter, rows):
-  fig = figure.Figure(figsize=(6., 4.))
-  ax = fig.add_subplot()
-  for method in experiment.METHODS:
-    points = {}
-    for row in rows:
-      if row['method'] == method:
-        points.setdefault(float(row['value']), []).append(row['relative_error'])
-    if not points:
-      continue
-    values = sorted(points)
-    means = np.array([np.mean(points[v]) for v in values])
-    errors = np.array([np.std(points[v], ddof=1) / np.sqrt(len(points[v]))
-                       if len(points[v]) > 1 else 0. for v in values])
-    line, = ax.plot(values, means, marker='o', label=method.replace('_', ' '))
-    ax.fill_between(values, means - errors, means + errors, color=line.get_color(), alpha=0.25)
-  values = sorted({float(row['value']) for row in rows})
-  if min(values) > 0 and max(values) >= 10. * min(values):
-    ax.set_xscale('log')
-  elif min(values) == 0 and len(values) > 2:
-    ax.set_xscale('symlog', linthresh=min(v for v in values if v > 0))
-  ax.set_yscale('log')
-  ax.set_xlabel(parameter)
-  ax.set_ylabel('relative error of A (mean +- s.e.)')
-  ax.legend()
-  fig.tight_layout()
-  fig.savefig(path, dpi=100)
-
-
 def main(argv):
   del argv
   gin.add_config_file_search_path(_GIN_DIR)
@@ -129,17 +101,18 @@ def main(argv):
       logging.info('Sweep point %s = %s, seed %d', parameter, value, seed)
       config = _parse_point(FLAGS.gin_file, FLAGS.gin_bindings, parameter, value, seed)
       os.makedirs(workdir, exist_ok=True)
-      with open(os.path.join(workdir, _CONFIG), 'w') as f:
-        f.write(config)
+      files.write_text(os.path.join(workdir, _CONFIG), config)
       results = experiment.run(workdir=workdir)
     for method, result in results.items():
       rows.append(dict(parameter=parameter, value=value, seed=seed, method=method,
                        **{k: result[k] for k in _FIELDS}))
-  with open(os.path.join(FLAGS.workdir, 'results.csv'), 'w', newline='') as f:
-    writer = csv.DictWriter(f, fieldnames=['parameter', 'value', 'seed', 'method', *_FIELDS])
-    writer.writeheader()
-    writer.writerows(rows)
-  _plot(os.path.join(FLAGS.workdir, f'error_vs_{parameter.lower()}.png'), parameter, rows)
+  table = io.StringIO(newline='')
+  writer = csv.DictWriter(table, fieldnames=['parameter', 'value', 'seed', 'method', *_FIELDS])
+  writer.writeheader()
+  writer.writerows(rows)
+  files.write_text(os.path.join(FLAGS.workdir, 'results.csv'), table.getvalue())
+  files.write_bytes(os.path.join(FLAGS.workdir, f'error_vs_{parameter.lower()}.png'),
+                    plots.error_vs_parameter(rows, parameter))
   print(f'Wrote {len(rows)} rows to {os.path.join(FLAGS.workdir, "results.csv")}')
 
 
