@@ -24,11 +24,13 @@ all points are done and, if so, merges. The shard that checks last always sees e
 same results) and atomic, so two shards merging at once is harmless. If a shard failed, rerun it
 (done points are reused) or run --merge once all points are done.
 
-Each point records its resolved gin config (files, bindings, value and seed; not the shard) in
-sweep_config.gin before it runs. A point whose metrics.json exists is reused only if that record
-equals the point's current config; otherwise (or if the record is missing) the sweep stops before
-running anything and names the point, so one workdir never mixes results of different configs.
-Every shard checks every point before running, and the merge checks them all again.
+A missing gin file, an unknown binding or a misspelt macro stops the sweep before it writes
+anything (spreadtf/config.py). Each point records its resolved gin config (files, bindings, value
+and seed; not the shard) in sweep_config.gin before it runs. A point whose metrics.json exists is
+reused only if that record equals the point's current config; otherwise (or if the record is
+missing) the sweep stops before running anything and names the point, so one workdir never mixes
+results of different configs. Every shard checks every point before running, and the merge
+checks them all again.
 """
 
 import csv
@@ -43,6 +45,7 @@ from absl import logging
 import gin
 import tensorflow as tf
 
+from spreadtf import config
 from spreadtf import files
 from spreadtf.ica import experiment
 from spreadtf.ica import plots
@@ -55,7 +58,8 @@ _CONFIG = 'sweep_config.gin'
 _METRICS = 'metrics.json'
 # The grid is read by this launcher only; unset per point so that growing the grid keeps the
 # recorded configs of existing points valid.
-_UNSET_GRID = ['SWEEP_PARAMETER = None', 'SWEEP_VALUES = None', 'SWEEP_SEEDS = None']
+_GRID = ('SWEEP_PARAMETER', 'SWEEP_VALUES', 'SWEEP_SEEDS')
+_UNSET_GRID = [f'{macro} = None' for macro in _GRID]
 
 flags.DEFINE_string('workdir', None, 'Sweep directory (local or any tf.io.gfile path): one '
                     'sub-directory per point, results.csv, plot.')
@@ -92,17 +96,17 @@ def _read(path):
     return f.read()
 
 
-def _check_reusable(workdir, config):
-  """Raises ValueError if `workdir` holds results whose recorded config is not `config`."""
+def _check_reusable(workdir, resolved):
+  """Raises ValueError if `workdir` holds results whose recorded config is not `resolved`."""
   if not tf.io.gfile.exists(os.path.join(workdir, _METRICS)):
     return
   recorded = _read(os.path.join(workdir, _CONFIG))
-  if recorded == config:
+  if recorded == resolved:
     return
   if recorded is None:
     reason = f'it has {_METRICS} but no {_CONFIG}'
   else:
-    diff = list(difflib.unified_diff(recorded.splitlines(), config.splitlines(), 'recorded',
+    diff = list(difflib.unified_diff(recorded.splitlines(), resolved.splitlines(), 'recorded',
                                      'current', lineterm='', n=0))
     reason = 'its recorded config differs:\n' + '\n'.join(diff[:40])
   raise ValueError(f'sweep point {workdir} holds results of another configuration ({reason})\n'
@@ -132,26 +136,25 @@ def main(argv):
   if FLAGS.shard_index >= FLAGS.num_shards:
     raise app.UsageError(f'--shard_index={FLAGS.shard_index} must be below '
                          f'--num_shards={FLAGS.num_shards} (shards count from 0).')
-  gin.add_config_file_search_path(_GIN_DIR)
-  _parse(FLAGS.gin_file, FLAGS.gin_bindings)
+  config.parse(FLAGS.gin_file, FLAGS.gin_bindings, gin_dir=_GIN_DIR, used_macros=_GRID)
   parameter = gin.query_parameter('%SWEEP_PARAMETER')
   values = FLAGS.values or [repr(v) for v in gin.query_parameter('%SWEEP_VALUES')]
   seeds = [int(s) for s in (FLAGS.seeds or gin.query_parameter('%SWEEP_SEEDS'))]
   points = [(value, seed, os.path.join(FLAGS.workdir, f'{parameter}={value}', f'seed={seed}'),
              _parse_point(FLAGS.gin_file, FLAGS.gin_bindings, parameter, value, seed))
             for value in values for seed in seeds]
-  for _, _, workdir, config in points:   # check every reused point before running any
-    _check_reusable(workdir, config)
+  for _, _, workdir, resolved in points:   # check every reused point before running any
+    _check_reusable(workdir, resolved)
   if not FLAGS.merge:
     mine = points[FLAGS.shard_index::FLAGS.num_shards]
     logging.info('Shard %d of %d: %d of %d points', FLAGS.shard_index, FLAGS.num_shards,
                  len(mine), len(points))
-    for value, seed, workdir, config in mine:
+    for value, seed, workdir, resolved in mine:
       if tf.io.gfile.exists(os.path.join(workdir, _METRICS)):
         continue
       logging.info('Sweep point %s = %s, seed %d', parameter, value, seed)
       tf.io.gfile.makedirs(workdir)
-      files.write_text(os.path.join(workdir, _CONFIG), config)
+      files.write_text(os.path.join(workdir, _CONFIG), resolved)
       _parse_point(FLAGS.gin_file, FLAGS.gin_bindings, parameter, value, seed)
       experiment.run(workdir=workdir)
   missing = [(index, workdir) for index, (_, _, workdir, _) in enumerate(points)
@@ -166,8 +169,8 @@ def main(argv):
                          'then --merge again.')
     print(message)
     return
-  for _, _, workdir, config in points:   # the other shards' points, now that all are done
-    _check_reusable(workdir, config)
+  for _, _, workdir, resolved in points:   # the other shards' points, now that all are done
+    _check_reusable(workdir, resolved)
   num_rows = _merge(FLAGS.workdir, parameter, points)
   print(f'Wrote {num_rows} rows to {os.path.join(FLAGS.workdir, "results.csv")}')
 

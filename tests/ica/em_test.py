@@ -235,10 +235,13 @@ class ExpectationMaximizationTest(tf.test.TestCase, parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, 'dtype float64'):
       em.fit(estimator, problem.x, data.initial_mixing(4, 2, seed=0), 0.1, 1, seed=0)
 
-  @parameterized.named_parameters(('zero_samples', dict(num_posterior_samples=0)),
-                                  ('negative_spread', dict(spread_scale=-1.)))
-  def test_rejects_bad_options(self, options):
-    with self.assertRaises(ValueError):
+  @parameterized.named_parameters(
+      ('zero_samples', dict(num_posterior_samples=0), '`num_posterior_samples` must be a positive'),
+      ('negative_spread', dict(spread_scale=-1.), 'fixed `spread_scale` must be > 0, got -1.0'),
+      ('zero_spread', dict(spread_scale=0.), 'fixed `spread_scale` must be > 0, got 0.0'),
+      ('nan_spread', dict(spread_scale=float('nan')), 'fixed `spread_scale` must be > 0, got nan'))
+  def test_rejects_bad_options(self, options, message):
+    with self.assertRaisesRegex(ValueError, message):
       em.ExpectationMaximization(model.laplace_source(), **options)
 
   @pytest.mark.slow
