@@ -246,10 +246,12 @@ class ExpectationMaximizationTest(tf.test.TestCase, parameterized.TestCase):
 
   @pytest.mark.slow
   def test_common_random_numbers_match_independent_draws_on_demo_size(self):
+    # Compared once both have converged: how long that takes varies between draws (seed 0:
+    # about 250 iterations with common draws, 350 with independent ones; 0.059 vs 0.099 at 300).
     problem = data.make_problem(10, 5, 2000, 0.01, seed=0)
     a_init = data.initial_mixing(10, 5, seed=0)
-    shared = _fit_error(True, problem, a_init, 0.01, 300, seed=0, common_random_numbers=True)
-    independent = _fit_error(True, problem, a_init, 0.01, 300, seed=0,
+    shared = _fit_error(True, problem, a_init, 0.01, 500, seed=0, common_random_numbers=True)
+    independent = _fit_error(True, problem, a_init, 0.01, 500, seed=0,
                              common_random_numbers=False)
     self.assertLess(shared, 0.1)
     self.assertLess(independent, 0.1)

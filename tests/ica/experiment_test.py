@@ -97,13 +97,15 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
 
   @pytest.mark.slow
   def test_fig1a_standard_em_error_rises_as_gamma_vanishes_and_spread_em_does_not(self):
-    # The paper's Fig. 1a, reduced: X = 20, Z = 10, fewer points and iterations.
+    # The paper's Fig. 1a, reduced: X = 20, Z = 10, fewer points and iterations. How many
+    # iterations spread EM needs varies between draws: seeds 1-3 converge within 300-400, seed 0
+    # needs about 700 (relative error at gamma = 0: 0.48 after 300, 0.12 after 600).
     errors = {'spread_em': [], 'standard_em': []}
     gammas = (0.5, 0.05, 0.)
     for gamma in gammas:
       results = experiment.run(self.create_tempdir().full_path, seed=0, x_dim=20, z_dim=10,
-                               num_points=5000, gamma=gamma, num_iterations=300,
-                               fastica=False, eval_every=50)
+                               num_points=5000, gamma=gamma, num_iterations=800,
+                               fastica=False, eval_every=100)
       for name in errors:
         errors[name].append(results[name]['relative_error'])
     spread, standard = errors['spread_em'], errors['standard_em']
