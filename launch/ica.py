@@ -4,7 +4,8 @@ r"""Runs deterministic ICA with spread EM, standard EM and FastICA, configured b
       --gin_bindings='run.num_iterations = 100'
 
 Writes operative_config.gin, metrics.json, TensorBoard scalars and error_vs_iteration.png into
---workdir (see spreadtf/ica/experiment.py) and prints the final table.
+--workdir (see spreadtf/ica/experiment.py) and prints the final table. A missing gin file, an
+unknown binding or a misspelt macro stops it before it writes anything (spreadtf/config.py).
 """
 
 import os
@@ -14,6 +15,7 @@ from absl import flags
 from absl import logging
 import gin
 
+from spreadtf import config
 from spreadtf.ica import experiment
 
 __all__ = []
@@ -28,8 +30,7 @@ FLAGS = flags.FLAGS
 
 def main(argv):
   del argv
-  gin.add_config_file_search_path(_GIN_DIR)
-  gin.parse_config_files_and_bindings(FLAGS.gin_file, FLAGS.gin_bindings, skip_unknown=False)
+  config.parse(FLAGS.gin_file, FLAGS.gin_bindings, gin_dir=_GIN_DIR)
   logging.info('Gin config:\n%s', gin.config_str())
   results = experiment.run(workdir=FLAGS.workdir)
   print(experiment.format_table(results))

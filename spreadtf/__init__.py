@@ -5,7 +5,13 @@ The public API: spread kernels (`GaussianSpread`, `LaplaceSpread`, and the learn
 (`spread`, `SpreadDistribution`, `Pushforward`) and spread divergences (`spread_kl`,
 `spread_f_divergence` with the f-functions `kl_forward`, `kl_reverse`, `jensen_shannon`,
 `total_variation`, `squared_hellinger`). Subpackages: `spreadtf.spreads`, `spreadtf.ica`,
-`spreadtf.models`, `spreadtf.training`, `spreadtf.data`, `spreadtf.export`.
+`spreadtf.models`, `spreadtf.training`, `spreadtf.data`, `spreadtf.export`; TF-only modules:
+`spreadtf.files`, `spreadtf.images`, and `spreadtf.seeding` (NumPy only).
+
+The package is lazy (PEP 562): `import spreadtf` imports nothing heavy, and the API above is
+imported from `spreadtf.spreads` (which needs TFP) on first use, by `spreadtf.GaussianSpread` or
+`from spreadtf import GaussianSpread` alike. So `from spreadtf import images` works where TFP is
+not installed (`launch/sample.py`).
 
 #### References
 
@@ -13,22 +19,7 @@ The public API: spread kernels (`GaussianSpread`, `LaplaceSpread`, and the learn
     In International Conference on Machine Learning (ICML), 2020. https://arxiv.org/abs/1811.08968
 """
 
-from spreadtf.spreads import DivergenceEstimate
-from spreadtf.spreads import GaussianSpread
-from spreadtf.spreads import InjectiveSpread
-from spreadtf.spreads import jensen_shannon
-from spreadtf.spreads import kl_forward
-from spreadtf.spreads import kl_reverse
-from spreadtf.spreads import LaplaceSpread
-from spreadtf.spreads import LowRankGaussianSpread
-from spreadtf.spreads import Pushforward
-from spreadtf.spreads import spread
-from spreadtf.spreads import spread_f_divergence
-from spreadtf.spreads import spread_kl
-from spreadtf.spreads import SpreadDistribution
-from spreadtf.spreads import SpreadKernel
-from spreadtf.spreads import squared_hellinger
-from spreadtf.spreads import total_variation
+import importlib
 
 __version__ = '0.1.0'
 
@@ -38,3 +29,24 @@ __all__ = [
     'SpreadKernel', 'jensen_shannon', 'kl_forward', 'kl_reverse', 'spread', 'spread_f_divergence',
     'spread_kl', 'squared_hellinger', 'total_variation',
 ]
+
+# Names of __all__ come from this subpackage; these submodules load on attribute access.
+_API_MODULE = 'spreadtf.spreads'
+_SUBMODULES = ('data', 'export', 'files', 'ica', 'images', 'models', 'seeding', 'spreads',
+               'training')
+
+
+def __getattr__(name):
+  """Imports a public name or submodule on first use (PEP 562) and caches it."""
+  if name in __all__:
+    value = getattr(importlib.import_module(_API_MODULE), name)
+  elif name in _SUBMODULES:
+    value = importlib.import_module(f'{__name__}.{name}')
+  else:
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+  globals()[name] = value
+  return value
+
+
+def __dir__():
+  return sorted(set(globals()) | set(__all__) | set(_SUBMODULES))

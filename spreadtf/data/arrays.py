@@ -10,19 +10,45 @@ __all__ = ['load_npz_images', 'make_npz_dataset', 'make_digits_dataset']
 
 
 def _as_unit_images(images, source):
-  """`[N, H, W]` or `[N, H, W, C]`, uint8 or float in [0, 1] -> float32 `[N, H, W, C]`."""
+  """`[N, H, W]` or `[N, H, W, C]`, uint8 (0..255) or float in [0, 1] -> float32 `[N, H, W, C]`.
+
+  Raises:
+    ValueError: naming `source`, for a bad rank, channel count (C must be 1 or 3), an empty
+      array, NaN/inf values or values out of range.
+  """
   images = np.asarray(images)
+  shape = images.shape
   if images.ndim == 3:
     images = images[..., None]
-  if images.ndim != 4:
-    raise ValueError(f'{source}: images must be [N, H, W] or [N, H, W, C], got shape '
-                     f'{images.shape}.')
+  hint = ''
+  if images.ndim == 4 and images.shape[-1] not in (1, 3) and images.shape[1] in (1, 3):
+    hint = ' (channels first? np.transpose(images, (0, 2, 3, 1)) makes them channels last)'
+  if images.ndim != 4 or images.shape[-1] not in (1, 3):
+    raise ValueError(f'{source}: images must be [N, H, W] or [N, H, W, C] with C = 1 or 3, got '
+                     f'shape {shape}{hint}.')
+  if not images.size:
+    raise ValueError(f'{source}: the image array is empty (shape {shape}).')
+  if images.dtype == bool or not (np.issubdtype(images.dtype, np.integer)
+                                  or np.issubdtype(images.dtype, np.floating)):
+    raise ValueError(f'{source}: images must be integers 0..255 or floats in [0, 1], got dtype '
+                     f'{images.dtype}.')
   if np.issubdtype(images.dtype, np.integer):
+    if images.min() < 0 or images.max() > 255:
+      raise ValueError(f'{source}: integer images must lie in 0..255, got range '
+                       f'[{images.min()}, {images.max()}]; rescale them to 0..255 (uint8) or to '
+                       'floats in [0, 1].')
     return images.astype(np.float32) / 255.
+  bad = ~np.isfinite(images)
+  if bad.any():
+    first = np.argwhere(bad)[0]
+    raise ValueError(f'{source}: {int(bad.sum())} pixel value(s) are NaN or inf (the first in '
+                     f'image {first[0]}, at {tuple(int(i) for i in first[1:])}); fix or drop '
+                     'those images before saving.')
   images = images.astype(np.float32)
-  if images.size and (images.min() < 0. or images.max() > 1.):
+  if images.min() < 0. or images.max() > 1.:
     raise ValueError(f'{source}: float images must lie in [0, 1], got range '
-                     f'[{images.min()}, {images.max()}].')
+                     f'[{images.min()}, {images.max()}]; divide 0..255 pixels by 255 (or save '
+                     'them as uint8).')
   return images
 
 
@@ -31,15 +57,26 @@ def load_npz_images(path, key='images'):
 
   Raises:
     FileNotFoundError: if `path` does not exist.
-    KeyError: if the file has no array `key`.
-    ValueError: on a bad shape or value range.
+    KeyError: if the file has no array `key` (naming the arrays it has).
+    ValueError: if it is not an .npz file, or on a bad shape, dtype, value range or NaN/inf.
   """
   if not tf.io.gfile.exists(path):
     raise FileNotFoundError(f'npz file {path!r} does not exist.')
-  with tf.io.gfile.GFile(path, 'rb') as f, np.load(f) as archive:
-    if key not in archive:
-      raise KeyError(f'npz file {path!r} has no array {key!r} (it has {sorted(archive)}).')
-    return _as_unit_images(archive[key], path)
+  with tf.io.gfile.GFile(path, 'rb') as f:
+    try:
+      archive = np.load(f, allow_pickle=False)
+    except (ValueError, OSError) as e:
+      raise ValueError(f'{path!r} is not a readable .npz file ({e}); write it with '
+                       'np.savez(path, images=images).') from e
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+      raise ValueError(f'{path!r} is a single .npy array, not an .npz file; write it with '
+                       'np.savez(path, images=images).')
+    with archive:
+      if key not in archive:
+        raise KeyError(f'npz file {path!r} has no array {key!r} (it has {sorted(archive)}); set '
+                       'arrays.make_npz_dataset.key to one of those, or save the images with '
+                       'np.savez(path, images=images).')
+      return _as_unit_images(archive[key], path)
 
 
 def _dataset(images, split, global_batch_size, seed, num_test, split_seed, repeat):

@@ -5,6 +5,13 @@ The file list is sorted, permuted with Python's `random.seed(123); random.shuffl
 the authors' split (20,000 held out, 182,599 for training). Each image gets the same centre crop
 and resize as the TFDS pipeline (the authors resized with PIL's Lanczos filter, we with TF's
 antialiased bilinear one).
+
+Bad files stop the pipeline with an error naming the file (raised when the batch holding it is
+read): a file that is not a JPEG/PNG (by its first bytes) or is truncated (no end marker), an
+image with another number of channels than `channels` (a grayscale file for an RGB model is an
+error, not a silent conversion, unless `convert_channels=True`), an image smaller than
+`crop_size`, and, when neither `crop_size` nor `image_size` is set, an image of another size than
+the first. Files of other extensions (e.g. `.txt`) are ignored.
 """
 
 import os
@@ -17,6 +24,9 @@ from spreadtf.data import pipeline
 __all__ = ['list_images', 'make_folder_dataset']
 
 _PATTERNS = ('*.jpg', '*.jpeg', '*.png', '*.JPG', '*.JPEG', '*.PNG')
+_JPEG_START, _JPEG_END = b'\xff\xd8\xff', b'\xff\xd9'
+_PNG_START, _PNG_END = b'\x89PNG\r\n\x1a\n', b'IEND'
+_CHANNEL_NAMES = {1: 'grayscale', 2: 'grayscale + alpha', 3: 'RGB', 4: 'RGBA'}
 
 
 def list_images(path):
@@ -24,20 +34,62 @@ def list_images(path):
 
   Raises:
     FileNotFoundError: if `path` is not a directory.
-    ValueError: if it holds no jpg/png file.
+    ValueError: if it holds no jpg/png file (naming a few of the other files it holds).
   """
   if not tf.io.gfile.isdir(path):
-    raise FileNotFoundError(f'image folder {path!r} does not exist or is not a directory.')
+    raise FileNotFoundError(f'image folder {path!r} does not exist or is not a directory; set '
+                            'DATA_DIR (folder.make_folder_dataset.path) to the folder that holds '
+                            'the .jpg/.png files, e.g. .../img_align_celeba.')
   files = sorted({f for p in _PATTERNS for f in tf.io.gfile.glob(os.path.join(path, p))})
   if not files:
-    raise ValueError(f'image folder {path!r} holds no .jpg/.jpeg/.png file.')
+    others = sorted(tf.io.gfile.listdir(path))
+    held = (f'it holds {len(others)} other entries, e.g. {others[:3]}' if others
+            else 'it is empty')
+    raise ValueError(f'image folder {path!r} holds no .jpg/.jpeg/.png file ({held}); set '
+                     'DATA_DIR (folder.make_folder_dataset.path) to the folder that holds the '
+                     'images themselves (not its parent or an archive).')
   return files
+
+
+def _contains(data, pattern):
+  """Whether the uint8 vector `data` contains the byte string `pattern` anywhere."""
+  length = len(pattern)
+  size = tf.shape(data)[0] - length + 1
+  found = tf.ones([tf.maximum(size, 0)], tf.bool)
+  for i, byte in enumerate(pattern):
+    found = tf.logical_and(found, tf.equal(data[i:i + tf.maximum(size, 0)], byte))
+  return tf.reduce_any(found)
+
+
+def _check_file(contents, filename):
+  """Asserts `contents` is a whole JPEG or PNG file; the error names `filename`."""
+  is_jpeg = tf.equal(tf.strings.substr(contents, 0, len(_JPEG_START)), _JPEG_START)
+  is_png = tf.equal(tf.strings.substr(contents, 0, len(_PNG_START)), _PNG_START)
+  data = tf.io.decode_raw(contents, tf.uint8)
+  whole = tf.cond(is_jpeg, lambda: _contains(data, _JPEG_END), lambda: _contains(data, _PNG_END))
+  return [
+      tf.debugging.Assert(tf.logical_or(is_jpeg, is_png), [tf.strings.join([
+          'image folder: ', filename, ' is not a JPEG or PNG image (its first bytes are no '
+          'JPEG/PNG signature); delete it or replace it by the image.'])]),
+      tf.debugging.Assert(whole, [tf.strings.join([
+          'image folder: ', filename, ' is truncated (no JPEG/PNG end marker: an interrupted '
+          'download or copy?); delete it or copy it again.'])])]
+
+
+def _first_shape(filename):
+  """`[height, width]` of the image in `filename`, decoded now."""
+  try:
+    image = tf.io.decode_image(tf.io.read_file(filename), expand_animations=False)
+  except tf.errors.InvalidArgumentError as e:
+    raise ValueError(f'image folder: {filename} is not a readable JPEG or PNG image ({e.message}); '
+                     'delete it or replace it by the image.') from e
+  return [int(d) for d in image.shape[:2]]
 
 
 @gin.configurable(module='spreadtf.data.folder')
 def make_folder_dataset(split, global_batch_size, seed, path=gin.REQUIRED, crop_size=140,
-                        image_size=64, channels=3, num_test=20000, split_seed=123,
-                        shuffle_buffer=10000, repeat=True):
+                        image_size=64, channels=3, convert_channels=False, num_test=20000,
+                        split_seed=123, shuffle_buffer=10000, repeat=True):
   """Loads a folder of images as float32 images in [0, 1].
 
   Args:
@@ -46,28 +98,62 @@ def make_folder_dataset(split, global_batch_size, seed, path=gin.REQUIRED, crop_
     seed: shuffle seed.
     path: the folder.
     crop_size: side of the central crop, or None.
-    image_size: output side, or None (then all images must share one size).
-    channels: decoded channels (3 RGB, 1 grey).
+    image_size: output side, or None (then all images must share one size after cropping).
+    channels: channels the model expects (3 RGB, 1 grayscale).
+    convert_channels: False: an image with another channel count is an error naming it. True:
+      convert it (TF's decode conversion: grayscale copied to R, G and B, RGB to luminance,
+      alpha dropped).
     num_test: number of held-out files.
     split_seed: seed of the fixed train/test permutation.
     shuffle_buffer: shuffle buffer in file names.
     repeat: repeat forever (training); False gives the split once (evaluation).
 
   Returns:
-    A `tf.data.Dataset` of `[global_batch_size, height, width, channels]` float32.
+    A `tf.data.Dataset` of `[global_batch_size, height, width, channels]` float32. Iterating
+    raises `tf.errors.InvalidArgumentError` naming the first bad file it meets (see the module
+    docstring).
 
   Raises:
     FileNotFoundError: if the folder is missing.
-    ValueError: if it is empty or `num_test` does not fit.
+    ValueError: if it holds no image, `num_test` does not fit, `channels` is not 1 to 4, or
+      (without crop and resize) the first image cannot be read.
   """
-  files = pipeline.split_items(list_images(path), split, num_test, split_seed)
+  if channels not in _CHANNEL_NAMES:
+    raise ValueError(f'channels must be one of {sorted(_CHANNEL_NAMES)}, got {channels!r}.')
+  all_files = list_images(path)
+  files = pipeline.split_items(all_files, split, num_test, split_seed)
+  # Without crop and resize every image must have the size of the first (sorted) file.
+  reference = _first_shape(all_files[0]) if crop_size is None and image_size is None else None
   dataset = tf.data.Dataset.from_tensor_slices(files)
   if split == 'train':  # Shuffle names (cheap) before decoding; batch_images shuffles again.
     dataset = dataset.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
 
   def load(filename):
-    image = tf.io.decode_image(tf.io.read_file(filename), channels=channels,
-                               expand_animations=False)
+    contents = tf.io.read_file(filename)
+    with tf.control_dependencies(_check_file(contents, filename)):
+      image = tf.io.decode_image(contents, channels=channels if convert_channels else 0,
+                                 expand_animations=False)
+    shape = tf.shape(image)
+    checks = [tf.debugging.Assert(tf.equal(shape[-1], channels), [tf.strings.join([
+        'image folder: ', filename, ' has ', tf.strings.as_string(shape[-1]),
+        f' channel(s) but channels={channels} ({_CHANNEL_NAMES[channels]}, as the model '
+        'expects); for a grayscale model set channels=1 and IMAGE_SHAPE = (h, w, 1), or set '
+        'folder.make_folder_dataset.convert_channels = True to convert.'])])]
+    if crop_size is not None:
+      checks.append(tf.debugging.Assert(tf.reduce_all(shape[:2] >= crop_size), [
+          tf.strings.join(['image folder: ', filename, ' is ',
+                           tf.strings.reduce_join(tf.strings.as_string(shape[:2]), separator='x'),
+                           f' pixels, smaller than crop_size={crop_size}; lower crop_size or '
+                           'remove the image.'])]))
+    elif reference is not None:
+      checks.append(tf.debugging.Assert(tf.reduce_all(tf.equal(shape[:2], reference)), [
+          tf.strings.join(['image folder: ', filename, ' is ',
+                           tf.strings.reduce_join(tf.strings.as_string(shape[:2]), separator='x'),
+                           f' pixels but {all_files[0]} is {reference[0]}x{reference[1]}; with '
+                           'image_size=None all images must have one size: set '
+                           'folder.make_folder_dataset.image_size (and crop_size) to resize.'])]))
+    with tf.control_dependencies(checks):
+      image = tf.ensure_shape(tf.identity(image), [None, None, channels])
     return pipeline.center_crop_and_resize(pipeline.to_unit_float(image), crop_size, image_size)
 
   dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)

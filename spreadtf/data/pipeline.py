@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 __all__ = ['SPLITS', 'check_split', 'to_unit_float', 'center_crop_and_resize', 'split_items',
-           'batch_images']
+           'batch_images', 'check_image_shape']
 
 SPLITS = ('train', 'test')
 
@@ -34,7 +34,7 @@ def to_unit_float(image):
 def center_crop_and_resize(image, crop_size, image_size):
   """Crops the central `crop_size` square and resizes it to `image_size` (antialiased bilinear).
 
-  CelebA "closecrop" (paper.md 3.4): 178x218 -> centre 140x140 -> 64x64.
+  CelebA "closecrop" (the paper's CelebA setup): 178x218 -> centre 140x140 -> 64x64.
 
   Args:
     image: `[height, width, channels]` float tensor.
@@ -109,3 +109,58 @@ def batch_images(dataset, split, global_batch_size, seed, shuffle_buffer=10000, 
   options = tf.data.Options()
   options.deterministic = True
   return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
+
+
+def _shape_message(data_shape, image_shape):
+  return (f'the data images are {data_shape} but the model is built for IMAGE_SHAPE = '
+          f'{image_shape}: set the gin macro IMAGE_SHAPE to the shape of the data (e.g. '
+          f"--gin_bindings='IMAGE_SHAPE = {data_shape}'), or make the data fit the model "
+          '(crop_size, image_size and channels of the data factory, e.g. '
+          'folder.make_folder_dataset.image_size).')
+
+
+def check_image_shape(dataset, image_shape):
+  """Checks that a dataset's images have the shape the model is built for.
+
+  The training root builds its model from the gin macro IMAGE_SHAPE and its data from another gin
+  layer; a mismatch would otherwise fail deep inside the first train step. Dimensions known when
+  the pipeline is built (every spreadtf factory with a fixed image size) are checked now; any
+  dimension only known at run time (e.g. a folder with `image_size=None`) is checked on every
+  batch.
+
+  Args:
+    dataset: a `tf.data.Dataset` of image batches `[batch, height, width, channels]`.
+    image_shape: `(height, width, channels)` the model expects.
+
+  Returns:
+    `dataset` itself when its static shape matches, else `dataset` with a per-batch check whose
+    failure (`tf.errors.InvalidArgumentError`) names both shapes.
+
+  Raises:
+    ValueError: naming both shapes and the IMAGE_SHAPE macro, if the static shape differs.
+    TypeError: if the dataset's elements are not single tensors.
+  """
+  expected = tuple(int(d) for d in image_shape)
+  spec = dataset.element_spec
+  if not isinstance(spec, tf.TensorSpec):
+    raise TypeError(f'check_image_shape needs a dataset of image batches, got elements {spec}.')
+  shape = spec.shape[1:]
+  if shape.rank != len(expected) or not shape.is_compatible_with(expected):
+    data_shape = tuple(shape.as_list()) if shape.rank is not None else shape
+    raise ValueError(_shape_message(data_shape, expected))
+  if shape.is_fully_defined():
+    return dataset
+
+  def check(images):
+    actual = tf.shape(images)[1:]
+    message = tf.strings.join([
+        'the data images are (', tf.strings.reduce_join(tf.strings.as_string(actual),
+                                                          separator=', '),
+        ') but the model is built for IMAGE_SHAPE = ' + str(expected) + ': set the gin macro '
+        'IMAGE_SHAPE to the shape of the data, or make the data fit the model (crop_size, '
+        'image_size and channels of the data factory).'])
+    with tf.control_dependencies([tf.debugging.Assert(tf.reduce_all(tf.equal(actual, expected)),
+                                                      [message])]):
+      return tf.ensure_shape(tf.identity(images), [None, *expected])
+
+  return dataset.map(check)

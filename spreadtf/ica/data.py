@@ -1,13 +1,15 @@
 """Synthetic ICA data: x = A z + gamma eps, A entries uniform on {-1, +1}, i.i.d. sources.
 
-Everything is drawn with stateless TF seeds derived from one integer, so a (seed, sizes) pair
-always gives the same problem.
+Everything is drawn with stateless TF seeds derived by name from one integer
+(`spreadtf.seeding.sub_seed`: 'mixing', 'sources', 'noise', 'initial_mixing'), so a (seed, sizes)
+pair always gives the same problem.
 """
 
 import collections
 
 import tensorflow as tf
 
+from spreadtf import seeding
 from spreadtf.ica import model
 
 __all__ = ['Problem', 'make_problem', 'initial_mixing']
@@ -22,6 +24,10 @@ Attributes:
 """
 
 
+def _stateless_seed(seed, name):
+  return tf.constant([seeding.sub_seed(seed, name), 0], tf.int32)
+
+
 def make_problem(x_dim, z_dim, num_points, gamma, seed, source=None, dtype=tf.float32):
   """Draws A with +-1 entries, sources from `source` and x = A z + gamma eps.
 
@@ -30,7 +36,7 @@ def make_problem(x_dim, z_dim, num_points, gamma, seed, source=None, dtype=tf.fl
     z_dim: number of sources Z.
     num_points: number of data points N.
     gamma: observation-noise standard deviation (0 for deterministic ICA).
-    seed: Python int.
+    seed: the run seed, a non-negative Python int.
     source: scalar `tfd.Distribution` of each source; defaults to `model.laplace_source(dtype)`
       (zero-mean, unit-variance Laplace).
     dtype: float dtype of the returned tensors.
@@ -40,12 +46,13 @@ def make_problem(x_dim, z_dim, num_points, gamma, seed, source=None, dtype=tf.fl
   """
   source = model.laplace_source(dtype) if source is None else source
   model.check_source(source)
-  base = tf.constant([seed, 0], tf.int32)
-  seeds = [tf.random.experimental.stateless_fold_in(base, i) for i in range(3)]
-  signs = tf.random.stateless_uniform([x_dim, z_dim], seeds[0], maxval=2, dtype=tf.int32)
+  signs = tf.random.stateless_uniform([x_dim, z_dim], _stateless_seed(seed, 'mixing'), maxval=2,
+                                      dtype=tf.int32)
   mixing = tf.cast(2 * signs - 1, dtype)
-  sources = tf.cast(source.sample([num_points, z_dim], seed=seeds[1]), dtype)
-  noise = tf.random.stateless_normal([num_points, x_dim], seeds[2], dtype=dtype)
+  sources = tf.cast(source.sample([num_points, z_dim], seed=_stateless_seed(seed, 'sources')),
+                    dtype)
+  noise = tf.random.stateless_normal([num_points, x_dim], _stateless_seed(seed, 'noise'),
+                                     dtype=dtype)
   x = tf.matmul(sources, mixing, transpose_b=True) + tf.cast(gamma, dtype) * noise
   return Problem(x=x, mixing=mixing, sources=sources)
 
@@ -56,11 +63,11 @@ def initial_mixing(x_dim, z_dim, seed, dtype=tf.float32):
   Args:
     x_dim: number of observed dimensions X.
     z_dim: number of sources Z.
-    seed: Python int.
+    seed: the run seed, a non-negative Python int.
     dtype: float dtype.
 
   Returns:
     A tensor `[x_dim, z_dim]`.
   """
-  seed = tf.random.experimental.stateless_fold_in(tf.constant([seed, 1], tf.int32), 0)
-  return tf.random.stateless_normal([x_dim, z_dim], seed, dtype=dtype)
+  return tf.random.stateless_normal([x_dim, z_dim], _stateless_seed(seed, 'initial_mixing'),
+                                    dtype=dtype)

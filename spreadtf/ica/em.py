@@ -37,9 +37,9 @@ Both are bounded in memory by `chunk_size * S_z` (times Z for independent draws)
     ICML 2020. https://arxiv.org/abs/1811.08968
 """
 
-import numpy as np
 import tensorflow as tf
 
+from spreadtf import seeding
 from spreadtf.ica import model
 from spreadtf.spreads import kernels
 
@@ -199,7 +199,9 @@ def fit(em, x, mixing, gamma, num_iterations, seed, callback=None):
     mixing: initial A `[x_dim, z_dim]`, same dtype as `x`.
     gamma: the model's observation-noise standard deviation, >= 0.
     num_iterations: number of EM steps.
-    seed: Python int; iteration k uses stateless_fold_in([seed, 2], k).
+    seed: the run seed, a non-negative Python int; iteration k uses the stateless seed
+      stateless_fold_in([sub_seed(seed, 'em'), 0], k) (`spreadtf.seeding.sub_seed`), so spread
+      and standard EM of one run see the same noise.
     callback: optional `callback(iteration, mixing, sigma)` called after every step (iteration
       counts from 1).
 
@@ -216,7 +218,7 @@ def fit(em, x, mixing, gamma, num_iterations, seed, callback=None):
   model.check_source(em.source, x.dtype)
   mixing = tf.convert_to_tensor(mixing, dtype=x.dtype)
   gamma = tf.constant(gamma, x.dtype)
-  base = tf.constant([seed, 2], tf.int32)
+  base = tf.constant([seeding.sub_seed(seed, 'em'), 0], tf.int32)
   for iteration in range(1, int(num_iterations) + 1):
     step_seed = tf.random.experimental.stateless_fold_in(base, iteration)
     mixing, sigma = em.step(x, mixing, gamma, step_seed)

@@ -5,26 +5,30 @@
   the end);
 - `metrics.json`: `{method: {relative_error, relative_error_rescaled, amari_distance, wall_s,
   iterations, ...}}` for `spread_em`, `standard_em` and `fastica` (those enabled); `wall_s`
-  of an EM method includes tracing, XLA compilation and the periodic metric evaluations;
+  of an EM method includes tracing, XLA compilation and the periodic metric evaluations; strict
+  JSON (a non-finite error is null); written last, so its presence means the run finished;
 - `tensorboard/<method>/`: scalars `relative_error` and `amari_distance` per evaluated iteration;
-- `error_vs_iteration.png`: relative error against EM iteration, FastICA as a horizontal line.
+- `error_vs_iteration.png`: relative error against EM iteration, FastICA as a horizontal line
+  (`plots.error_vs_iteration`).
+Every file except the TensorBoard logs is written atomically (`spreadtf.files`).
 """
 
-import json
+import math
 import os
 import time
 
 from absl import logging
 import gin
-from matplotlib import figure
-import numpy as np
 import tensorflow as tf
 
+from spreadtf import files
+from spreadtf import seeding
 from spreadtf.ica import data
 from spreadtf.ica import em
 from spreadtf.ica import fastica as fastica_lib
 from spreadtf.ica import metrics
 from spreadtf.ica import model
+from spreadtf.ica import plots
 
 __all__ = ['run', 'format_table', 'METHODS']
 
@@ -41,7 +45,8 @@ def format_table(results):
   """Formats a `run` result as a plain-text table (method, errors, Amari, wall s, iterations).
 
   Args:
-    results: the dict returned by `run` (or read from `metrics.json`).
+    results: the dict returned by `run` (or read from `metrics.json`); None (a non-finite
+      error) prints as nan.
 
   Returns:
     A multi-line string.
@@ -51,14 +56,26 @@ def format_table(results):
   for name in METHODS:
     if name in results:
       r = results[name]
-      lines.append(f'{name:<12} {r["relative_error"]:>10.4f} {r["relative_error_rescaled"]:>9.4f} '
-                   f'{r["amari_distance"]:>7.4f} {r["wall_s"]:>7.1f} {r["iterations"]:>10d}')
+      lines.append(f'{name:<12} {_format(r["relative_error"], ">10.4f")} '
+                   f'{_format(r["relative_error_rescaled"], ">9.4f")} '
+                   f'{_format(r["amari_distance"], ">7.4f")} {r["wall_s"]:>7.1f} '
+                   f'{r["iterations"]:>10d}')
   return '\n'.join(lines)
 
 
 def _write_operative_config(workdir):
-  with tf.io.gfile.GFile(os.path.join(workdir, 'operative_config.gin'), 'w') as f:
-    f.write(gin.operative_config_str())
+  files.write_text(os.path.join(workdir, 'operative_config.gin'), gin.operative_config_str())
+
+
+def _finite_or_none(results):
+  """`results` with every non-finite float replaced by None (metrics.json is strict JSON)."""
+  return {name: {key: None if isinstance(value, float) and not math.isfinite(value) else value
+                 for key, value in result.items()}
+          for name, result in results.items()}
+
+
+def _format(value, spec):
+  return format(float('nan') if value is None else value, spec)
 
 
 def _run_em(name, estimator, problem, a_init, gamma, num_iterations, seed, workdir,
@@ -98,23 +115,6 @@ def _run_em(name, estimator, problem, a_init, gamma, num_iterations, seed, workd
   return result, curve
 
 
-def _plot(path, curves, fastica_error, title):
-  fig = figure.Figure(figsize=(6., 4.))
-  ax = fig.add_subplot()
-  for name, curve in curves.items():
-    iterations, errors = zip(*curve)
-    ax.plot(iterations, errors, label=name.replace('_', ' '))
-  if fastica_error is not None:
-    ax.axhline(fastica_error, color='k', linestyle='--', label='FastICA')
-  ax.set_yscale('log')
-  ax.set_xlabel('EM iteration')
-  ax.set_ylabel('relative error of A')
-  ax.set_title(title)
-  ax.legend()
-  fig.tight_layout()
-  fig.savefig(path, dpi=100)
-
-
 @gin.configurable(module='spreadtf.ica.experiment', denylist=['workdir'])
 def run(workdir, seed=gin.REQUIRED, x_dim=10, z_dim=5, num_points=2000, gamma=0.01,
         num_iterations=300, num_posterior_samples=1000, num_spread_samples=1,
@@ -125,7 +125,9 @@ def run(workdir, seed=gin.REQUIRED, x_dim=10, z_dim=5, num_points=2000, gamma=0.
 
   Args:
     workdir: output directory (created if needed).
-    seed: Python int; data, initial A, EM noise and FastICA are all derived from it.
+    seed: the run seed, a non-negative Python int. Data, initial A, EM noise and FastICA use
+      named sub-seeds of it (`spreadtf.seeding.sub_seed`: 'mixing', 'sources', 'noise',
+      'initial_mixing', 'em', 'fastica'); both EM variants share the 'em' noise.
     x_dim: observed dimensions X.
     z_dim: sources Z (X >= Z).
     num_points: data points N.
@@ -187,8 +189,8 @@ def run(workdir, seed=gin.REQUIRED, x_dim=10, z_dim=5, num_points=2000, gamma=0.
   fastica_error = None
   if fastica:
     start = time.perf_counter()
-    mixing, iterations = fastica_lib.fit_fastica(problem.x.numpy(), z_dim, seed,
-                                                 max_iter=fastica_max_iter)
+    mixing, iterations = fastica_lib.fit_fastica(
+        problem.x.numpy(), z_dim, seeding.sub_seed(seed, 'fastica'), max_iter=fastica_max_iter)
     results['fastica'] = dict(_scores(problem.mixing.numpy(), mixing),
                               wall_s=time.perf_counter() - start, iterations=iterations,
                               mixing_shape=list(mixing.shape))
@@ -204,9 +206,10 @@ def run(workdir, seed=gin.REQUIRED, x_dim=10, z_dim=5, num_points=2000, gamma=0.
                  name, result['relative_error'], result['relative_error_rescaled'],
                  result['amari_distance'], result['wall_s'], result['iterations'])
   if curves or fastica_error is not None:
-    _plot(os.path.join(workdir, 'error_vs_iteration.png'), curves, fastica_error,
-          f'X={x_dim}, Z={z_dim}, N={num_points}, gamma={gamma:g}')
-  with tf.io.gfile.GFile(os.path.join(workdir, 'metrics.json'), 'w') as f:
-    json.dump(results, f, indent=2)
+    files.write_bytes(os.path.join(workdir, 'error_vs_iteration.png'), plots.error_vs_iteration(
+        curves, fastica_error, f'X={x_dim}, Z={z_dim}, N={num_points}, gamma={gamma:g}'))
   _write_operative_config(workdir)
+  results = _finite_or_none(results)
+  # Last: a sweep takes an existing metrics.json as "this point is done".
+  files.write_json(os.path.join(workdir, 'metrics.json'), results)
   return results

@@ -1,32 +1,15 @@
 """TensorBoard output of a run: scalar metrics, image grids, and the learned-spread diagnostics."""
 
-import math
-
 import tensorflow as tf
+
+from spreadtf import images as images_lib
 
 __all__ = ['image_grid', 'to_png', 'eigenvector_images', 'write_epoch_summaries',
            'write_spread_summaries']
 
 
-def image_grid(images, columns=None):
-  """Tiles images into one picture, row by row, padding the last row with black tiles.
-
-  Args:
-    images: `[num, height, width, channels]`.
-    columns: images per row (default: the integer square root of `num`).
-
-  Returns:
-    `[rows * height, columns * width, channels]` tensor of the input dtype, with
-    rows = ceil(num / columns).
-  """
-  num, height, width, channels = images.shape
-  columns = columns or max(1, math.isqrt(num))
-  rows = -(-num // columns)
-  padded = tf.concat([images, tf.zeros([rows * columns - num, height, width, channels],
-                                       images.dtype)], axis=0)
-  grid = tf.reshape(padded, [rows, columns, height, width, channels])
-  grid = tf.transpose(grid, [0, 2, 1, 3, 4])
-  return tf.reshape(grid, [rows * height, columns * width, channels])
+# The TF-only tiling lives in spreadtf.images (launch/sample.py uses it without TFP).
+image_grid = images_lib.image_grid
 
 
 def write_epoch_summaries(writer, step, train_logs, test_logs, samples):

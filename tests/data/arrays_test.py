@@ -36,14 +36,35 @@ class ArraysTest(tf.test.TestCase, parameterized.TestCase):
     with self.assertRaisesRegex(FileNotFoundError, 'missing.npz'):
       arrays.make_npz_dataset('train', 4, seed=0, path=path)
 
-  def test_npz_missing_key(self):
+  def test_npz_wrong_key_names_the_arrays_it_has_and_the_binding(self):
     path = self._npz(np.zeros([4, 2, 2]), key='x')
-    with self.assertRaisesRegex(KeyError, 'images'):
+    with self.assertRaisesRegex(KeyError, r"no array 'images' \(it has \['x'\]\).*"
+                                r'arrays.make_npz_dataset.key'):
       arrays.load_npz_images(path)
 
-  def test_npz_rejects_out_of_range_floats(self):
-    path = self._npz(np.full([4, 2, 2], 3., np.float32))
-    with self.assertRaisesRegex(ValueError, r'\[0, 1\]'):
+  @parameterized.named_parameters(
+      ('float_above_one', np.full([4, 2, 2], 3., np.float32), r'\[0, 1\].*divide 0..255'),
+      ('float_below_zero', np.full([4, 2, 2], -0.5), r'\[0, 1\], got range \[-0.5'),
+      ('int_above_255', np.full([4, 2, 2], 256, np.int32), r'0..255, got range \[256, 256\]'),
+      ('nan_pixels', np.where(np.arange(16).reshape([4, 2, 2]) == 5, np.nan, 0.5),
+       r'1 pixel value\(s\) are NaN or inf \(the first in image 1, at \(0, 1, 0\)\)'),
+      ('inf_pixels', np.full([4, 2, 2], np.inf), r'16 pixel value\(s\) are NaN or inf'),
+      ('channels_first', np.zeros([4, 3, 8, 8], np.uint8),
+       r'shape \(4, 3, 8, 8\) \(channels first'),
+      ('rank_five', np.zeros([4, 2, 2, 1, 1], np.uint8), r'\[N, H, W, C\] with C = 1 or 3'),
+      ('four_channels', np.zeros([4, 2, 2, 4], np.uint8), r'C = 1 or 3, got shape \(4, 2, 2, 4\)'),
+      ('empty', np.zeros([0, 2, 2], np.uint8), 'empty'),
+      ('strings', np.full([4, 2, 2], 'a'), 'dtype <U1'))
+  def test_npz_bad_images_are_named_with_the_file(self, images, message):
+    path = self._npz(images)
+    with self.assertRaisesRegex(ValueError, message) as raised:
+      arrays.make_npz_dataset('train', 2, seed=0, path=path, num_test=1)
+    self.assertIn(path, str(raised.exception))
+
+  def test_npy_file_instead_of_npz_is_named(self):
+    path = os.path.join(self.create_tempdir().full_path, 'images.npy')
+    np.save(path, np.zeros([4, 2, 2], np.uint8))
+    with self.assertRaisesRegex(ValueError, 'not an .npz file.*np.savez'):
       arrays.load_npz_images(path)
 
   def test_digits(self):

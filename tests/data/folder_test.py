@@ -10,12 +10,22 @@ import tensorflow as tf
 from spreadtf.data import folder
 
 
-def _write_images(directory, num, shape=(218, 178, 3), ext='png'):
-  rng = np.random.RandomState(0)
-  for i in range(num):
-    pixels = tf.constant(rng.randint(0, 256, size=shape, dtype=np.uint8))
-    data = tf.io.encode_png(pixels) if ext == 'png' else tf.io.encode_jpeg(pixels)
-    tf.io.write_file(os.path.join(directory, f'{i:06d}.{ext}'), data)
+def _encode(shape, ext, seed=0):
+  pixels = tf.constant(np.random.RandomState(seed).randint(0, 256, size=shape, dtype=np.uint8))
+  return (tf.io.encode_png(pixels) if ext == 'png' else tf.io.encode_jpeg(pixels)).numpy()
+
+
+def _write_images(directory, num, shape=(218, 178, 3), ext='png', start=0):
+  for i in range(start, start + num):
+    tf.io.write_file(os.path.join(directory, f'{i:06d}.{ext}'), _encode(shape, ext, i))
+
+
+def _read_everything(path, **config):
+  """Reads both splits once, one image per batch, so every file is decoded."""
+  for split in ('train', 'test'):
+    for _ in folder.make_folder_dataset(split, 1, seed=0, path=path, num_test=1, repeat=False,
+                                        **config):
+      pass
 
 
 class FolderTest(tf.test.TestCase, parameterized.TestCase):
@@ -43,12 +53,81 @@ class FolderTest(tf.test.TestCase, parameterized.TestCase):
     with self.assertRaisesRegex(FileNotFoundError, 'img_align_celeba'):
       folder.make_folder_dataset('train', 2, seed=0, path=path)
 
-  def test_empty_folder_names_path(self):
+  @parameterized.named_parameters(('empty', [], 'it is empty'),
+                                  ('only_other_files', ['notes.txt'], r"e.g. \['notes.txt'\]"))
+  def test_folder_without_images_names_path_and_what_to_set(self, names, held):
     path = self.create_tempdir('empty_celeba').full_path
-    with open(os.path.join(path, 'notes.txt'), 'w') as f:
-      f.write('no images here')
-    with self.assertRaisesRegex(ValueError, 'empty_celeba'):
+    for name in names:
+      with open(os.path.join(path, name), 'w') as f:
+        f.write('no images here')
+    with self.assertRaisesRegex(ValueError, f'empty_celeba.*no .jpg.*{held}.*DATA_DIR'):
       folder.make_folder_dataset('train', 2, seed=0, path=path)
+
+  def test_text_files_are_ignored(self):
+    directory = self.create_tempdir().full_path
+    _write_images(directory, 3, shape=(8, 8, 3))
+    with open(os.path.join(directory, 'list_attr_celeba.txt'), 'w') as f:
+      f.write('not an image')
+    self.assertLen(folder.list_images(directory), 3)
+    _read_everything(directory, crop_size=None, image_size=8)
+
+  @parameterized.named_parameters(
+      ('html_saved_as_jpg', b'<html>quota exceeded</html>', 'not a JPEG or PNG image'),
+      ('empty_file', b'', 'not a JPEG or PNG image'),
+      ('truncated_jpeg', _encode((16, 16, 3), 'jpg')[:300], 'truncated'),
+      ('truncated_png', _encode((16, 16, 3), 'png')[:300], 'truncated'))
+  def test_corrupt_file_is_named(self, contents, problem):
+    directory = self.create_tempdir().full_path
+    _write_images(directory, 3, shape=(16, 16, 3), ext='jpg')
+    bad = os.path.join(directory, '000001.jpg')
+    with open(bad, 'wb') as f:
+      f.write(contents)
+    with self.assertRaisesRegex(tf.errors.InvalidArgumentError, f'{bad} is {problem}'):
+      _read_everything(directory, crop_size=None, image_size=8)
+
+  def test_grayscale_image_for_rgb_model_is_named_unless_converted(self):
+    directory = self.create_tempdir().full_path
+    _write_images(directory, 3, shape=(8, 8, 3))
+    _write_images(directory, 1, shape=(8, 8, 1), start=3)
+    grey = os.path.join(directory, '000003.png')
+    with self.assertRaisesRegex(tf.errors.InvalidArgumentError,
+                                f'{grey} has 1 channel.*channels=3 .RGB.*convert_channels'):
+      _read_everything(directory, crop_size=None, image_size=None)
+    _read_everything(directory, crop_size=None, image_size=None, convert_channels=True)
+
+  def test_rgb_images_for_grayscale_model_are_named(self):
+    directory = self.create_tempdir().full_path
+    _write_images(directory, 3, shape=(8, 8, 3))
+    with self.assertRaisesRegex(tf.errors.InvalidArgumentError, 'has 3 channel.*channels=1'):
+      _read_everything(directory, crop_size=None, image_size=None, channels=1)
+
+  def test_mixed_sizes_without_resize_are_named(self):
+    directory = self.create_tempdir().full_path
+    _write_images(directory, 3, shape=(8, 8, 3))
+    _write_images(directory, 1, shape=(8, 6, 3), start=3)
+    odd = os.path.join(directory, '000003.png')
+    with self.assertRaisesRegex(tf.errors.InvalidArgumentError,
+                                f'{odd} is 8x6 pixels but .*000000.png is 8x8.*image_size'):
+      _read_everything(directory, crop_size=None, image_size=None)
+    _read_everything(directory, crop_size=None, image_size=4)
+
+  def test_image_smaller_than_crop_is_named(self):
+    directory = self.create_tempdir().full_path
+    _write_images(directory, 2, shape=(8, 8, 3))
+    _write_images(directory, 1, shape=(4, 8, 3), start=2)
+    small = os.path.join(directory, '000002.png')
+    with self.assertRaisesRegex(tf.errors.InvalidArgumentError,
+                                f'{small} is 4x8 pixels, smaller than crop_size=6'):
+      _read_everything(directory, crop_size=6, image_size=None)
+
+  def test_unreadable_first_image_is_named_when_sizes_are_read_up_front(self):
+    directory = self.create_tempdir().full_path
+    _write_images(directory, 2, shape=(8, 8, 3), start=1)
+    with open(os.path.join(directory, '000000.png'), 'wb') as f:
+      f.write(b'not a png')
+    with self.assertRaisesRegex(ValueError, '000000.png is not a readable JPEG or PNG'):
+      folder.make_folder_dataset('train', 1, seed=0, path=directory, crop_size=None,
+                                 image_size=None, num_test=1)
 
 
 if __name__ == '__main__':

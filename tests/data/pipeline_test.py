@@ -1,4 +1,6 @@
-"""Tests of the shared pipeline steps: scaling, the CelebA crop, splits, batching."""
+"""Tests of the shared pipeline steps: scaling, the CelebA crop, splits, batching, shape check."""
+
+import re
 
 import hashlib
 
@@ -76,6 +78,39 @@ class PipelineTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllEqual(batches, list(again))
     test = pipeline.batch_images(images, 'test', 4, seed=1, repeat=False)
     self.assertAllEqual(list(test)[0], [0., 1., 2., 3.])
+
+  def test_check_image_shape_passes_a_matching_dataset_through(self):
+    dataset = tf.data.Dataset.from_tensors(tf.zeros([2, 28, 28, 1]))
+    self.assertIs(pipeline.check_image_shape(dataset, (28, 28, 1)), dataset)
+
+  @parameterized.named_parameters(('size', [2, 28, 28, 1], (64, 64, 3)),
+                                  ('channels', [2, 64, 64, 1], [64, 64, 3]),
+                                  ('rank', [2, 784], (28, 28, 1)))
+  def test_check_image_shape_names_both_shapes_and_the_macro(self, data_shape, image_shape):
+    dataset = tf.data.Dataset.from_tensors(tf.zeros(data_shape))
+    expected = tuple(image_shape)
+    with self.assertRaisesRegex(ValueError, re.escape(
+        f'images are {tuple(data_shape[1:])} but the model is built for IMAGE_SHAPE = '
+        f'{expected}: set the gin macro IMAGE_SHAPE')):
+      pipeline.check_image_shape(dataset, image_shape)
+
+  def test_check_image_shape_checks_run_time_shapes_per_batch(self):
+    def batches():
+      yield np.zeros([2, 8, 8, 3], np.float32)
+      yield np.zeros([2, 8, 6, 3], np.float32)
+
+    dataset = tf.data.Dataset.from_generator(
+        batches, output_signature=tf.TensorSpec([None, None, None, 3], tf.float32))
+    checked = iter(pipeline.check_image_shape(dataset, (8, 8, 3)))
+    self.assertEqual(next(checked).shape, [2, 8, 8, 3])
+    with self.assertRaisesRegex(tf.errors.InvalidArgumentError,
+                                r'images are \(8, 6, 3\) but .* IMAGE_SHAPE = \(8, 8, 3\)'):
+      next(checked)
+
+  def test_check_image_shape_rejects_tuple_elements(self):
+    dataset = tf.data.Dataset.from_tensors((tf.zeros([2, 8, 8, 1]), tf.zeros([2])))
+    with self.assertRaisesRegex(TypeError, 'image batches'):
+      pipeline.check_image_shape(dataset, (8, 8, 1))
 
 
 if __name__ == '__main__':

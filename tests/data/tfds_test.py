@@ -1,4 +1,6 @@
-"""Tests of the TFDS pipelines with `tfds.testing.mock_data` (never a real download)."""
+"""Tests of the TFDS pipelines with `tfds.testing.mock_data` or an empty data_dir (no download)."""
+
+import os
 
 from absl.testing import parameterized
 import gin
@@ -35,6 +37,17 @@ class TfdsTest(tf.test.TestCase, parameterized.TestCase):
     expected = tf.image.resize(tf.cast(raw[:, 39:179, 19:159], tf.float32) / 255., [64, 64],
                                antialias=True)
     self.assertAllClose(batch, expected, atol=1e-5)  # The test split is read in order.
+
+  @parameterized.named_parameters(('mnist', 'mnist'), ('celeb_a', 'celeb_a'))
+  def test_data_set_not_downloaded_names_offline_alternatives(self, name):
+    data_dir = self.create_tempdir().full_path   # empty: nothing prepared, and no download
+    with self.assertRaises(FileNotFoundError) as raised:
+      tfds_data.make_tfds_dataset('train', 4, seed=0, name=name, data_dir=data_dir)
+    message = str(raised.exception)
+    for part in (f'{name!r} is not downloaded', data_dir, 'download = True', 'data/mnist5k.gin',
+                 'data/celeba_folder.gin', 'arrays.make_npz_dataset'):
+      self.assertIn(part, message)
+    self.assertEmpty(os.listdir(data_dir))
 
 
 if __name__ == '__main__':

@@ -1,6 +1,5 @@
-"""Tests for spreadtf.ica.experiment, launch/ica.py and launch/sweep.py."""
+"""Tests for spreadtf.ica.experiment and launch/ica.py (sweeps: tests/launch/sweep_test.py)."""
 
-import csv
 import glob
 import json
 import os
@@ -59,6 +58,12 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
       self.assertEqual(json.load(f), results)
     self.assertIn('method', experiment.format_table(results))
 
+  def test_format_table_prints_a_missing_error_as_nan(self):
+    result = dict(relative_error=None, relative_error_rescaled=0.5, amari_distance=None,
+                  wall_s=1., iterations=3)
+    line = experiment.format_table({'spread_em': result}).splitlines()[1]
+    self.assertEqual(line.split(), ['spread_em', 'nan', '0.5000', 'nan', '1.0', '3'])
+
   @parameterized.named_parameters(('x_less_than_z', dict(x_dim=3, z_dim=5), 'X < Z'),
                                   ('negative_gamma', dict(gamma=-0.1), 'gamma'))
   def test_run_rejects_bad_problem_before_writing_results(self, options, message):
@@ -90,45 +95,17 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
               '--gin_bindings=run.num_iteration = 3')
     self.assertIn('num_iteration', raised.exception.stderr)
 
-  def test_sweep_writes_csv_and_plot(self):
-    workdir = self.create_tempdir().full_path
-    bindings = [f'--gin_bindings={b}' for b in _TINY + ['run.fastica = False']]
-    _launch('sweep.py', '--gin_file=ica/fig1b.gin', f'--workdir={workdir}', '--values=100,200',
-            '--seeds=0,1', *bindings)
-    with open(os.path.join(workdir, 'results.csv')) as f:
-      rows = list(csv.DictReader(f))
-    self.assertLen(rows, 2 * 2 * 2)
-    self.assertEqual({r['value'] for r in rows}, {'100', '200'})
-    self.assertTrue(os.path.exists(os.path.join(workdir, 'error_vs_num_points.png')))
-
-  def test_sweep_reuses_only_points_of_the_same_config(self):
-    workdir = self.create_tempdir().full_path
-    args = ['--gin_file=ica/fig1b.gin', f'--workdir={workdir}', '--values=100', '--seeds=0']
-    bindings = [f'--gin_bindings={b}' for b in _TINY + ['run.fastica = False']]
-    _launch('sweep.py', *args, *bindings)
-    point = os.path.join(workdir, 'NUM_POINTS=100', 'seed=0')
-    metrics_path = os.path.join(point, 'metrics.json')
-    written = os.stat(metrics_path).st_mtime_ns
-    with open(os.path.join(point, 'sweep_config.gin')) as f:
-      self.assertIn('NUM_POINTS = 100', f.read())
-    _launch('sweep.py', *args, *bindings)   # same config: reused, not rerun
-    self.assertEqual(os.stat(metrics_path).st_mtime_ns, written)
-    with self.assertRaises(subprocess.CalledProcessError) as raised:
-      _launch('sweep.py', *args, *bindings, '--gin_bindings=run.num_iterations = 2')
-    self.assertIn(point, raised.exception.stderr)
-    self.assertIn('run.num_iterations = 2', raised.exception.stderr)
-    self.assertIn('new --workdir', raised.exception.stderr)
-    self.assertEqual(os.stat(metrics_path).st_mtime_ns, written)
-
   @pytest.mark.slow
   def test_fig1a_standard_em_error_rises_as_gamma_vanishes_and_spread_em_does_not(self):
-    # Reduced Fig. 1a (paper.md section 5 item 5): X = 20, Z = 10, fewer points and iterations.
+    # The paper's Fig. 1a, reduced: X = 20, Z = 10, fewer points and iterations. How many
+    # iterations spread EM needs varies between draws: seeds 1-3 converge within 300-400, seed 0
+    # needs about 700 (relative error at gamma = 0: 0.48 after 300, 0.12 after 600).
     errors = {'spread_em': [], 'standard_em': []}
     gammas = (0.5, 0.05, 0.)
     for gamma in gammas:
       results = experiment.run(self.create_tempdir().full_path, seed=0, x_dim=20, z_dim=10,
-                               num_points=5000, gamma=gamma, num_iterations=300,
-                               fastica=False, eval_every=50)
+                               num_points=5000, gamma=gamma, num_iterations=800,
+                               fastica=False, eval_every=100)
       for name in errors:
         errors[name].append(results[name]['relative_error'])
     spread, standard = errors['spread_em'], errors['standard_em']

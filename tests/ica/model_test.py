@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from spreadtf import seeding
 from spreadtf.ica import data
 from spreadtf.ica import model
 
@@ -25,7 +26,7 @@ class ModelTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllClose(source.variance(), 1.)
 
   def test_heuristic_spread_scale_for_sign_matrices(self):
-    # paper.md section 5 item 7: about 1.7 for +-1 A with X = 20, Z = 10; never NaN.
+    # sigma = 2.5 sqrt(mean(A A^T)) is about 1.7 for +-1 A with X = 20, Z = 10; never NaN.
     scales = [model.heuristic_spread_scale(
         data.make_problem(20, 10, 1, 0., seed=s).mixing).numpy() for s in range(20)]
     self.assertBetween(np.mean(scales), 1.4, 2.1)
@@ -116,6 +117,17 @@ class DataTest(tf.test.TestCase, parameterized.TestCase):
     second = data.make_problem(5, 2, 10, 0.1, seed=7)
     self.assertAllEqual(first.x, second.x)
     self.assertNotAllClose(first.x, data.make_problem(5, 2, 10, 0.1, seed=8).x)
+
+  def test_draws_come_from_named_sub_seeds_of_the_run_seed(self):
+    problem = data.make_problem(5, 3, 10, 0.1, seed=7)
+    signs = tf.random.stateless_uniform([5, 3], [seeding.sub_seed(7, 'mixing'), 0], maxval=2,
+                                        dtype=tf.int32)
+    self.assertAllEqual(problem.mixing, tf.cast(2 * signs - 1, tf.float32))
+    noise = tf.random.stateless_normal([10, 5], [seeding.sub_seed(7, 'noise'), 0])
+    self.assertAllClose(problem.x - tf.matmul(problem.sources, problem.mixing, transpose_b=True),
+                        0.1 * noise, atol=1e-6)
+    self.assertAllEqual(data.initial_mixing(5, 3, seed=7), tf.random.stateless_normal(
+        [5, 3], [seeding.sub_seed(7, 'initial_mixing'), 0]))
 
 
 if __name__ == '__main__':

@@ -1,0 +1,90 @@
+"""Rows of docs/errors.md that go through a launcher: the error names the problem (and, for our
+launchers, what to do), and the files already in the workdir are unchanged."""
+
+import json
+import os
+import subprocess
+import sys
+
+from absl.testing import parameterized
+import tensorflow as tf
+
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_TINY_ICA = ['--gin_bindings=run.num_points = 300', '--gin_bindings=run.num_iterations = 2',
+             '--gin_bindings=run.num_posterior_samples = 50', '--gin_bindings=run.fastica = False']
+
+
+def _launch(script, *args):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
+  return subprocess.run([sys.executable, os.path.join(_REPO, 'launch', script), *args],
+                        capture_output=True, text=True, env=env, cwd=_REPO, timeout=600)
+
+
+def _snapshot(directory):
+  """`{relative path: (bytes, mtime_ns)}` of every file under `directory`."""
+  found = {}
+  for root, _, names in os.walk(directory):
+    for name in names:
+      path = os.path.join(root, name)
+      with open(path, 'rb') as f:
+        found[os.path.relpath(path, directory)] = (f.read(), os.stat(path).st_mtime_ns)
+  return found
+
+
+def _earlier_run(workdir, *subdirs):
+  """Files of an earlier run in `workdir` (or in its `subdirs`), which a failure must keep."""
+  for subdir in subdirs or ('',):
+    directory = os.path.join(workdir, subdir)
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, 'metrics.json'), 'w') as f:
+      json.dump({'spread_em': {'relative_error': 0.5}}, f)
+    with open(os.path.join(directory, 'operative_config.gin'), 'w') as f:
+      f.write('run.seed = 0\n')
+
+
+class BadInputTest(tf.test.TestCase, parameterized.TestCase):
+
+  def _assert_fails_keeping_workdir(self, workdir, script, args, *messages):
+    before = _snapshot(workdir)
+    out = _launch(script, f'--workdir={workdir}', *args)
+    self.assertNotEqual(out.returncode, 0, out.stdout)
+    for message in messages:
+      self.assertIn(message, out.stderr)
+    self.assertEqual(_snapshot(workdir), before)
+
+  @parameterized.named_parameters(
+      ('unknown_binding', ['--gin_file=ica/demo.gin', '--gin_bindings=run.num_iteration = 3'],
+       ["doesn't have a parameter named 'num_iteration'", 'Bindings look like']),
+      ('unknown_file', ['--gin_file=ica/dmeo.gin'],
+       ['Unable to open file: ica/dmeo.gin', 'Did you mean ica/demo.gin']))
+  def test_ica_launcher_refuses_bad_gin(self, args, messages):
+    workdir = self.create_tempdir().full_path
+    _earlier_run(workdir)
+    self._assert_fails_keeping_workdir(workdir, 'ica.py', args + _TINY_ICA, *messages)
+
+  def test_sweep_launcher_refuses_a_misspelt_macro(self):
+    workdir = self.create_tempdir().full_path
+    _earlier_run(workdir, os.path.join('GAMMA=0.1', 'seed=0'))
+    self._assert_fails_keeping_workdir(
+        workdir, 'sweep.py', ['--gin_file=ica/fig1a.gin', '--gin_bindings=GAMA = 0.',
+                              '--values=0.1', '--seeds=0'] + _TINY_ICA,
+        "macro(s) ['GAMA'] that no config uses", "'GAMMA'")
+
+  @parameterized.named_parameters(
+      ('unknown_binding', ['--gin_file=mnist/delta_vae_gaussian.gin', '--gin_file=smoke.gin',
+                           '--gin_bindings=train.num_stepz = 2'],
+       "Configurable 'train' doesn't have a parameter named 'num_stepz'"),
+      ('unknown_file', ['--gin_file=mnist/delta_vae_gausian.gin', '--gin_file=smoke.gin'],
+       'Unable to open file: mnist/delta_vae_gausian.gin'),
+      ('zero_spread_scale', ['--gin_file=mnist/delta_vae_gaussian.gin', '--gin_file=smoke.gin',
+                             '--gin_bindings=SPREAD_SCALE = 0.'],
+       '`scale` must be strictly positive, got 0.0'))
+  def test_train_launcher_refuses_bad_input(self, args, message):
+    workdir = self.create_tempdir().full_path
+    _earlier_run(workdir)
+    self._assert_fails_keeping_workdir(workdir, 'train.py',
+                                       args + ['--gin_bindings=train.seed = 0'], message)
+
+
+if __name__ == '__main__':
+  tf.test.main()
