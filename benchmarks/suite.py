@@ -29,7 +29,8 @@ from benchmarks import ica
 from benchmarks import references
 from benchmarks import vae
 
-__all__ = ['SpreadEmTask', 'DeltaVaeTask', 'TASKS', 'PRECISIONS', 'configure', 'measure_matmul',
+__all__ = ['SpreadEmTask', 'DeltaVaeTask', 'TASKS', 'PRECISIONS', 'configure', 'plan',
+           'measure_matmul',
            'run_task', 'format_table']
 
 PRECISIONS = ('float32', 'mixed_bfloat16')
@@ -139,6 +140,28 @@ TASKS = {
 def configure(names, batch=None, steps=None, smoke=False):
   """`[(name, task)]` for the task names, with `batch`, `steps` and `smoke` applied."""
   return [(name, TASKS[name].configure(batch=batch, steps=steps, smoke=smoke)) for name in names]
+
+
+def plan(names, precisions, batch=None, steps=None, smoke=False):
+  """`[(name, task, precision)]` in order: each task at the requested precisions it supports.
+
+  A task that supports none of them (spread EM, float32 only) runs at its own precisions.
+
+  Args:
+    names: task names, keys of `TASKS`.
+    precisions: requested precisions, from `PRECISIONS`.
+    batch: batch size of the delta-VAE tasks, or None for each task's default.
+    steps: timed steps or iterations, or None for each task's default.
+    smoke: tiny sizes and one step.
+
+  Returns:
+    A list of `(name, configured task, precision)`.
+  """
+  runs = []
+  for name, task in configure(names, batch, steps, smoke):
+    chosen = [p for p in precisions if p in task.precisions] or list(task.precisions)
+    runs.extend((name, task, precision) for precision in chosen)
+  return runs
 
 
 def measure_matmul(smoke=False):

@@ -37,11 +37,11 @@ def main(argv):
   pythons = {'numpy': FLAGS.numpy_python or sys.executable, 'torch': FLAGS.torch_python}
   matmul = suite.measure_matmul(FLAGS.smoke)
   records = []
-  for name, task in suite.configure(FLAGS.task, FLAGS.batch, FLAGS.steps, FLAGS.smoke):
-    for precision in (p for p in FLAGS.precision if p in task.precisions) or task.precisions:
-      records.append(suite.run_task(name, task, precision, matmul,
-                                    pythons if FLAGS.reference else None))
-      print(json.dumps(records[-1]), flush=True)
+  for name, task, precision in suite.plan(FLAGS.task, FLAGS.precision, FLAGS.batch, FLAGS.steps,
+                                          FLAGS.smoke):
+    records.append(suite.run_task(name, task, precision, matmul,
+                                  pythons if FLAGS.reference else None))
+    print(json.dumps(records[-1]), flush=True)
   print(suite.format_table(records))
 
 

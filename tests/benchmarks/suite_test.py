@@ -92,6 +92,18 @@ class ConfigureTest(tf.test.TestCase, parameterized.TestCase):
                             '--precision', 'bfloat16'])
 
 
+class PlanTest(tf.test.TestCase, parameterized.TestCase):
+
+  @parameterized.named_parameters(
+      ('both', ['float32', 'mixed_bfloat16'],
+       [('ica_em', 'float32'), ('vae_conv', 'float32'), ('vae_conv', 'mixed_bfloat16')]),
+      ('bfloat16_only', ['mixed_bfloat16'],
+       [('ica_em', 'float32'), ('vae_conv', 'mixed_bfloat16')]))
+  def test_spread_em_runs_in_float32_whatever_the_precisions(self, precisions, expected):
+    runs = suite.plan(['ica_em', 'vae_conv'], precisions)
+    self.assertEqual([(name, precision) for name, _, precision in runs], expected)
+
+
 class FormatTableTest(tf.test.TestCase):
 
   def test_table_shows_rates_ratio_and_reference_errors(self):
