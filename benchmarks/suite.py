@@ -30,8 +30,7 @@ from benchmarks import references
 from benchmarks import vae
 
 __all__ = ['SpreadEmTask', 'DeltaVaeTask', 'TASKS', 'PRECISIONS', 'configure', 'plan',
-           'measure_matmul',
-           'run_task', 'format_table']
+           'measure_matmul', 'run_task', 'format_table']
 
 PRECISIONS = ('float32', 'mixed_bfloat16')
 
@@ -129,7 +128,7 @@ TASKS = {
     # Common random numbers, spreadtf's default E-step.
     'ica_em': SpreadEmTask(common_random_numbers=True),
     # Independent draws per point (the textbook E-step); NumPy compiles nothing, so its reference
-    # needs no warm-up, and one iteration takes about 20 s on each side here.
+    # needs no warm-up; one iteration took 12-25 s on either side here under load.
     'ica_em_independent': SpreadEmTask(common_random_numbers=False, steps=1, reference_warmup=0),
     'vae_mlp': DeltaVaeTask(vae.MNIST_MLP, reference_net='mlp', batch=100, steps=20),
     # The paper's CelebA nets: about 9 GFLOPs per example, several seconds per step at batch 32.
