@@ -12,7 +12,7 @@ import tensorflow as tf
 __all__ = ['matmul_flops_per_s']
 
 
-def matmul_flops_per_s(size=4096, dtype=tf.float32, repeats=3):
+def matmul_flops_per_s(size=4096, dtype=tf.float32, repeats=5):
   """FLOP/s of a `[size, size] @ [size, size]` matmul, the best of `repeats` after a warm-up.
 
   Args:
