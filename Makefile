@@ -2,6 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# The PyTorch reference's own environment (`make benchmark` builds it on first use).
+REF_VENV := .venv-ref
+REF_PY := $(REF_VENV)/bin/python
+REF_REQUIREMENTS := benchmarks/reference/requirements.txt
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: demo test test-slow benchmark clean-venv
@@ -22,8 +26,13 @@ test: $(VENV)/.installed
 test-slow: $(VENV)/.installed
 	$(PY) -m pytest -q -m slow
 
-benchmark: $(VENV)/.installed
-	$(PY) launch/benchmark.py
+$(REF_VENV)/.installed: $(REF_REQUIREMENTS)
+	test -x $(REF_PY) || $(PYTHON) -m venv $(REF_VENV)
+	$(REF_PY) -m pip install --quiet -r $(REF_REQUIREMENTS)
+	touch $@
+
+benchmark: $(VENV)/.installed $(REF_VENV)/.installed
+	$(PY) -m launch.benchmark --torch_python=$(CURDIR)/$(REF_PY)
 
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(REF_VENV)

@@ -1,72 +1,49 @@
-"""spreadtf benchmarks, measured side by side with the plain reference implementations.
+r"""Benchmarks spreadtf against plain NumPy and PyTorch references, side by side in one run.
 
-  python launch/benchmark.py --task=ica_em                  # spread-EM iterations/s vs NumPy
-  python launch/benchmark.py --task=vae_mlp --task=vae_conv # delta-VAE train-step examples/s
-  python launch/benchmark.py --task=vae_conv --torch_python=/path/to/ref-venv/bin/python
+Run from the repository root (`benchmarks` is a package there, not installed):
 
-Each task prints one JSON line; with a reference available it also reports the ratio
-spreadtf / reference (machines here are noisy: compare ratios measured in the same run, not
-absolute numbers across runs). The references live in ../shared/bench (see its README); the PyTorch
-one needs a separate virtual environment with torch, given by --torch_python.
+  python -m launch.benchmark --torch_python=.venv-ref/bin/python   # what `make benchmark` runs
+  python -m launch.benchmark --task=vae_conv --precision=float32 --batch=16 --steps=2
+
+Prints one JSON line per (task, precision), then a summary table (fields: benchmarks/suite.py).
+The NumPy reference runs with this Python (--numpy_python to change it), the PyTorch one with
+--torch_python; a reference that cannot run is reported with the reason, never silently skipped.
 """
 
 import json
-import os
-import subprocess
 import sys
 
 from absl import app
 from absl import flags
 
-import bench_ica  # launch/bench_ica.py (this script's directory is on sys.path)
-import bench_vae  # launch/bench_vae.py
+from benchmarks import suite
 
-_BENCH_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'shared',
-                          'bench')
+__all__ = []
 
-flags.DEFINE_multi_enum('task', ['ica_em', 'vae_mlp', 'vae_conv'],
-                        ['ica_em', 'vae_mlp', 'vae_conv'], 'What to benchmark.')
-flags.DEFINE_integer('batch', 100, 'Global batch size of the delta-VAE train step.')
-flags.DEFINE_integer('steps', 5, 'Timed delta-VAE train steps (after warm-up).')
-flags.DEFINE_enum('precision', 'float32', ['float32', 'mixed_bfloat16'],
-                  'Keras precision policy of the delta-VAE networks (losses stay float32).')
-flags.DEFINE_integer('ica_iters', 3, 'Timed spread-EM iterations at the fig1a size.')
-flags.DEFINE_bool('reference', True, 'Also run the reference implementations where available.')
-flags.DEFINE_string('torch_python', None,
-                    'Python of a venv with torch, to run the PyTorch reference of the conv step.')
+flags.DEFINE_multi_enum('task', list(suite.TASKS), list(suite.TASKS), 'Tasks to run, in order.')
+flags.DEFINE_multi_enum('precision', list(suite.PRECISIONS), list(suite.PRECISIONS),
+                        'Precisions of the delta-VAE tasks (spread EM runs in float32).')
+flags.DEFINE_integer('batch', None, 'Batch size of the delta-VAE tasks (default: per task).')
+flags.DEFINE_integer('steps', None, 'Timed steps or EM iterations (default: per task).')
+flags.DEFINE_bool('smoke', False, 'Tiny sizes and one step: checks the run, not the speed.')
+flags.DEFINE_bool('reference', True, 'Run the reference implementations.')
+flags.DEFINE_string('torch_python', None, 'Python of a venv with torch (PyTorch reference).')
+flags.DEFINE_string('numpy_python', None, 'Python for the NumPy reference (default: this one).')
 FLAGS = flags.FLAGS
-
-
-def _torch_reference(batch, steps, bf16):
-  script = os.path.join(_BENCH_DIR, 'torch_delta_vae.py')
-  if not FLAGS.torch_python or not os.path.exists(script):
-    return None
-  cmd = [FLAGS.torch_python, script, '--batch', str(batch), '--steps', str(steps)]
-  if bf16:
-    cmd.append('--bf16')
-  out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-  return json.loads(out.strip().splitlines()[-1])
 
 
 def main(argv):
   del argv
-  for task in FLAGS.task:
-    if task == 'ica_em':
-      result = bench_ica.run(iters=FLAGS.ica_iters, reference=FLAGS.reference)
-    else:
-      model = task.split('_')[1]
-      result = bench_vae.run(model=model, batch=FLAGS.batch, steps=FLAGS.steps,
-                             precision=FLAGS.precision)
-      if model == 'conv' and FLAGS.reference:
-        ref = _torch_reference(FLAGS.batch, FLAGS.steps, FLAGS.precision == 'mixed_bfloat16')
-        if ref is None:
-          result['reference'] = 'skipped: pass --torch_python=<venv with torch>/bin/python'
-        else:
-          result['reference_examples_per_s'] = ref['examples_per_s']
-          result['ratio_vs_pytorch'] = result['examples_per_s'] / ref['examples_per_s']
-    result['task'] = task
-    print(json.dumps(result), flush=True)
+  pythons = {'numpy': FLAGS.numpy_python or sys.executable, 'torch': FLAGS.torch_python}
+  matmul = suite.measure_matmul(FLAGS.smoke)
+  records = []
+  for name, task, precision in suite.plan(FLAGS.task, FLAGS.precision, FLAGS.batch, FLAGS.steps,
+                                          FLAGS.smoke):
+    records.append(suite.run_task(name, task, precision, matmul,
+                                  pythons if FLAGS.reference else None))
+    print(json.dumps(records[-1]), flush=True)
+  print(suite.format_table(records))
 
 
 if __name__ == '__main__':
-  sys.exit(app.run(main))
+  app.run(main)
