@@ -37,7 +37,6 @@ def match_columns(a_true, a_est):
 def relative_error(a_true, a_est):
   """The paper's error mean_ij |A_est - A_true|_ij / |A_true|_ij after permutation and sign.
 
-  Identical to `relative_error` in shared/bench/numpy_spread_em.py (same matching, same mean).
   No rescaling: EM fits the sources' unit scale, so a wrong scale counts as error.
 
   Args:
