@@ -39,7 +39,14 @@ def input_checkpoint_problem(dataset):
   """Why an iterator over `dataset` cannot be saved in a checkpoint, or None if it can.
 
   A pipeline with state outside TensorFlow (`tf.py_function`, `from_generator`, as in
-  `tfds.testing.mock_data`) cannot be saved; TensorFlow only says so at the first save.
+  `tfds.testing.mock_data`) cannot be saved; TensorFlow only says so at the first save, so the
+  root asks before it trains.
+
+  Args:
+    dataset: a `tf.data.Dataset`.
+
+  Returns:
+    None, or TensorFlow's one-line reason (e.g. naming the stateful op).
   """
   variant = dataset._variant_tensor  # pylint: disable=protected-access
   try:  # The check `SerializeIterator` makes, on the dataset graph (1 = WARN, 2 = FAIL).
