@@ -6,7 +6,10 @@
   python launch/train.py --workdir=/tmp/smoke --gin_file=celeba/delta_vae_gaussian.gin \
       --gin_file=smoke.gin --gin_bindings=train.seed=0
 
-Re-running on the same workdir resumes from its latest checkpoint. The root logs the gin config.
+Re-running on the same workdir resumes from its latest checkpoint (a workdir of another
+configuration is refused). SIGTERM saves a checkpoint at the current step and exits with status
+42 (`PREEMPTED_EXIT_CODE`: not finished, run the same command again); a diverged run raises. The
+root logs the gin config.
 """
 
 import os
@@ -28,6 +31,8 @@ flags.DEFINE_enum('strategy', 'auto', training.strategy.STRATEGY_KINDS,
 flags.DEFINE_string('tpu', '', 'TPU name or address for --strategy=tpu.')
 FLAGS = flags.FLAGS
 
+PREEMPTED_EXIT_CODE = 42  # TensorFlow's restart code; a scheduler must not count it as done.
+
 
 def main(argv):
   del argv
@@ -36,6 +41,7 @@ def main(argv):
   strategy = training.make_strategy(FLAGS.strategy, tpu=FLAGS.tpu)
   metrics = training.train(workdir=FLAGS.workdir, strategy=strategy)
   logging.info('Metrics: %s', metrics)
+  return PREEMPTED_EXIT_CODE if metrics['status'] == 'preempted' else 0
 
 
 if __name__ == '__main__':

@@ -8,12 +8,21 @@ Endpoints (tensors in, a dict of tensors out, no TFP objects):
 
 Only the decoder is tracked: no encoder, optimizer or spread kernel goes into the SavedModel.
 
+The export is written to a temporary directory beside `path` and then swapped in (the old
+export renamed aside, the new one renamed to `path`, the old one deleted), so a reader or a
+process killed mid-export never meets a half-written SavedModel at `path`: it finds the old
+export, the new one, or (for the instant between the two renames) none.
+
     loaded = tf.saved_model.load(path)
     images = loaded.decode(tf.zeros([4, 100]))['images']
     images = loaded.sample(tf.constant(64), tf.constant([0, 0]))['images']
 """
 
+import os
+
 import tensorflow as tf
+
+from spreadtf import files
 
 __all__ = ['Generator', 'export_generator']
 
@@ -43,12 +52,51 @@ def export_generator(decoder, path):
 
   Args:
     decoder: Keras decoder (e.g. `SpreadVAE.decoder`), built.
-    path: output directory.
+    path: output directory; an existing export there is replaced only once the new one is
+      complete.
 
   Returns:
     `path`.
+
+  Raises:
+    OSError: naming `path` if it cannot be written (e.g. a file is in the way, or its parent is
+      not writable); an existing export is left in place.
   """
   module = Generator(decoder)
-  tf.saved_model.save(module, path, signatures={
-      'serving_default': module.decode, 'sample': module.sample})
+  _remove_stale(path)
+  staging = files.temporary_name(path)
+  try:
+    tf.saved_model.save(module, staging, signatures={
+        'serving_default': module.decode, 'sample': module.sample})
+    _swap_in(staging, path)
+  except tf.errors.OpError as e:
+    raise OSError(f'cannot write the generator export to {path!r}: {e.message}') from e
+  finally:
+    if tf.io.gfile.exists(staging):
+      tf.io.gfile.rmtree(staging)
   return path
+
+
+def _swap_in(staging, path):
+  """Replaces `path` (if any) by the complete directory `staging`."""
+  if tf.io.gfile.exists(path):
+    if not tf.io.gfile.isdir(path):
+      raise OSError(f'cannot write the generator export to {path!r}: a file is in the way; '
+                    'move it aside or choose another workdir.')
+    old = files.temporary_name(path)
+    tf.io.gfile.rename(path, old)
+    tf.io.gfile.rename(staging, path)
+    tf.io.gfile.rmtree(old)
+  else:
+    tf.io.gfile.rename(staging, path)
+
+
+def _remove_stale(path):
+  """Deletes temporary exports beside `path` left by an earlier process killed mid-export."""
+  directory, base = os.path.split(path)
+  if not tf.io.gfile.isdir(directory or '.'):
+    return
+  for stale in tf.io.gfile.glob(os.path.join(directory, f'.{base}.tmp-*')):
+    pid = stale.rsplit('.tmp-', 1)[1].split('-')[0]
+    if pid != str(os.getpid()) and tf.io.gfile.isdir(stale):
+      tf.io.gfile.rmtree(stale)

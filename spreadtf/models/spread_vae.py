@@ -29,6 +29,10 @@ the authors' code did instead: BatchNorm normalises with the batch's own statist
 averages (every non-trainable variable of the networks) are put back after the step, so they are
 not updated. For networks without BatchNorm (the MLPs) the two are the same.
 
+Non-finite steps: `train_step` applies an update only when the loss and every gradient are finite
+(`spreadtf.models.nonfinite`); other steps advance `optimizer.iterations` without an update and
+are counted by `model.nonfinite_guard`, which the training loop reads once per host loop.
+
 Randomness is stateless: the step seed is `fold_in([seed, salt], optimizer.iterations)`. Under a
 strategy with several replicas every replica draws the noise of the whole global batch (the spread
 acts on the gathered x) and keeps its own rows, so for networks without BatchNorm a step is the
@@ -44,6 +48,8 @@ replica's own batch moments); a single replica pays nothing for this.
 import gin
 import keras
 import tensorflow as tf
+
+from spreadtf.models import nonfinite
 
 __all__ = ['SpreadVAE', 'make_spread_vae', 'gaussian_kl']
 
@@ -137,6 +143,7 @@ class SpreadVAE(keras.Model):
     self.image_shape = tuple(int(d) for d in decoder.outputs[0].shape[1:])
     self._trackers = [keras.metrics.Mean(name=n) for n in ('loss', 'elbo', 'reconstruction',
                                                            'kl')]
+    self.nonfinite_guard = nonfinite.NonfiniteGuard()
 
   @property
   def metrics(self):
@@ -228,13 +235,24 @@ class SpreadVAE(keras.Model):
     step = tf.cast(self.optimizer.iterations, tf.int32)
     return tf.random.experimental.stateless_fold_in(tf.constant([self.seed, salt], tf.int32), step)
 
-  def _update_metrics(self, terms):
+  def _update_metrics(self, terms, applied=None):
+    """Adds `terms` to the running means; a step not `applied` adds nothing (not even NaN)."""
     for tracker in self._trackers:
-      tracker.update_state(terms[tracker.name])
+      values = terms[tracker.name]
+      if applied is None:
+        tracker.update_state(values)
+      else:
+        tracker.update_state(tf.where(applied, values, tf.zeros_like(values)),
+                             sample_weight=tf.fill(tf.shape(values), tf.cast(applied, tf.float32)))
     return {tracker.name: tracker.result() for tracker in self._trackers}
 
   def train_step(self, data):
-    """One optimizer step on a (per-replica) batch; returns the running metric means."""
+    """One optimizer step on a (per-replica) batch; returns the running metric means.
+
+    A step whose loss or gradients are not finite is not applied (`optimizer.iterations` still
+    advances), is counted by `nonfinite_guard` (see `spreadtf.models.nonfinite`) and adds
+    nothing to the metrics.
+    """
     images = data[0] if isinstance(data, (tuple, list)) else data
     global_batch = tf.shape(images)[0] * _num_replicas()
     with tf.GradientTape() as tape:
@@ -244,8 +262,8 @@ class SpreadVAE(keras.Model):
         loss += tf.nn.scale_regularization_loss(tf.add_n(self.losses))
     variables = self.trainable_variables
     gradients = tape.gradient(loss, variables)
-    self.optimizer.apply_gradients(zip(gradients, variables))
-    return self._update_metrics(terms)
+    applied = self.nonfinite_guard.apply_gradients(self.optimizer, loss, gradients, variables)
+    return self._update_metrics(terms, applied)
 
   def test_step(self, data):
     """Held-out spread ELBO at the training spread (seeded by the current step)."""

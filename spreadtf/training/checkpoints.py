@@ -1,23 +1,59 @@
 """Checkpoint I/O of a run: what is saved, resuming from a workdir, and starting from another run.
 
-A run's `tf.train.Checkpoint` holds the model (networks, BatchNorm statistics), its optimizer,
-the spread kernel, the spread optimizer of a learned spread, and the step. Errors name the path
-and never delete anything: an unreadable checkpoint is the user's to inspect.
+A run's `tf.train.Checkpoint` holds the model (networks, BatchNorm statistics, the count of
+non-finite steps), its optimizer, the spread kernel, the spread optimizer of a learned spread,
+and the step; the training root adds the run's progress (best test ELBO, stall count, training
+seconds) and the position of its input (the `tf.data` iterator). Errors name the path and never
+delete anything: an unreadable checkpoint is the user's to inspect.
+
+Layout of `<workdir>/checkpoints/`: `ckpt-<step>` (the latest few, with the input position) and
+`best/ckpt-<step>` (the one with the best test ELBO so far, without the input position).
 """
 
 import os
 
 import tensorflow as tf
 
-__all__ = ['make_checkpoint', 'restore_latest', 'restore_networks']
+__all__ = ['BEST', 'make_checkpoint', 'input_checkpoint_problem', 'restore_latest',
+           'restore_networks']
+
+BEST = 'best'  # Subdirectory of the checkpoint directory holding the best checkpoint.
 
 
-def make_checkpoint(model, optimizer):
-  """`tf.train.Checkpoint` of the model, optimizer, spread kernel, spread optimizer and step."""
+def make_checkpoint(model, optimizer, **extra):
+  """`tf.train.Checkpoint` of the model, optimizer, spread kernel, spread optimizer and step.
+
+  Args:
+    model: a built `SpreadVAE`.
+    optimizer: its optimizer (`optimizer.iterations` is saved as `step`).
+    **extra: more trackables to save, e.g. `progress=` and `data=` (a `tf.data` iterator).
+  """
   spread_optimizer = getattr(model, 'spread_optimizer', None)
-  extra = {'spread_optimizer': spread_optimizer} if spread_optimizer is not None else {}
+  if spread_optimizer is not None:
+    extra['spread_optimizer'] = spread_optimizer
   return tf.train.Checkpoint(model=model, optimizer=optimizer, spread=model.spread,
                              step=optimizer.iterations, **extra)
+
+
+def input_checkpoint_problem(dataset):
+  """Why an iterator over `dataset` cannot be saved in a checkpoint, or None if it can.
+
+  A pipeline with state outside TensorFlow (`tf.py_function`, `from_generator`, as in
+  `tfds.testing.mock_data`) cannot be saved; TensorFlow only says so at the first save, so the
+  root asks before it trains.
+
+  Args:
+    dataset: a `tf.data.Dataset`.
+
+  Returns:
+    None, or TensorFlow's one-line reason (e.g. naming the stateful op).
+  """
+  variant = dataset._variant_tensor  # pylint: disable=protected-access
+  try:  # The check `SerializeIterator` makes, on the dataset graph (1 = WARN, 2 = FAIL).
+    tf.raw_ops.DatasetToGraphV2(input_dataset=variant, external_state_policy=2)
+  except tf.errors.OpError as e:
+    return e.message.strip().splitlines()[0]
+  return None
 
 
 def restore_latest(checkpoint, manager):

@@ -23,6 +23,8 @@ from absl import logging
 import gin
 import tensorflow as tf
 
+from spreadtf import files
+from spreadtf.training import strategy as strategy_lib
 from spreadtf.training import summaries
 
 __all__ = ['SpreadPhaseHook', 'SpreadPhaseRunner', 'SpreadSchedule', 'make_spread_optimizer',
@@ -80,18 +82,18 @@ class SpreadPhaseRunner:
 
     @tf.function
     def run(batch):
+      per_replica = strategy.run(fn, args=(strategy_lib.split_batch(strategy, batch),))
       # Each replica returns its share sum_i loss_i / global_batch: the SUM is the global mean.
-      return strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(fn, args=(batch,)),
-                             axis=None)
+      return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
 
     return run
 
   def probe(self, batch):
-    """The mean negative spread ELBO on a distributed `batch` at the fixed probe seed."""
+    """The mean negative spread ELBO on a global `batch` at the fixed probe seed."""
     return float(self._probe(batch).numpy())
 
   def __call__(self, iterator, num_steps, probe_batch):
-    """Runs `num_steps` ascent steps on batches from the distributed `iterator`.
+    """Runs `num_steps` ascent steps on global batches from the `tf.data` `iterator`.
 
     Returns:
       Dict of floats: `objective_before`, `objective_after` (the mean negative spread ELBO on
@@ -167,13 +169,17 @@ class SpreadPhaseHook:
     self._writer = writer
     self._eigenvector_path = eigenvector_path
     self._runner = SpreadPhaseRunner(model, strategy)
-    self._probe_batch = next(iter(strategy.experimental_distribute_dataset(probe_data)))
+    self._probe_batch = next(iter(probe_data))
     self._num_eigenvectors = (min(num_eigenvectors, model.spread.rank)
                               if hasattr(model.spread, 'principal_directions') else 0)
     self.phases = []
 
+  def is_due(self, step):
+    """True if a spread phase runs before model step `step`."""
+    return self._schedule.is_due(step)
+
   def __call__(self, step, iterator):
-    """Runs a phase on batches of the distributed `iterator` if one is due before `step`."""
+    """Runs a phase on global batches of the `tf.data` `iterator` if one is due before `step`."""
     if not self._schedule.is_due(step):
       return
     model = self._model
@@ -183,8 +189,8 @@ class SpreadPhaseHook:
                     if self._num_eigenvectors else None)
     summaries.write_spread_summaries(self._writer, step, logs, eigenvectors)
     if eigenvectors is not None and self._eigenvector_path:
-      tf.io.write_file(self._eigenvector_path,
-                       summaries.to_png(summaries.image_grid(eigenvectors)))
+      files.write_bytes(self._eigenvector_path,
+                        summaries.to_png(summaries.image_grid(eigenvectors)).numpy())
     logging.info('spread phase before step %d: objective %.4f -> %.4f (spread step %d)', step,
                  logs['objective_before'], logs['objective_after'], logs['spread_steps'])
     self.phases.append(logs)

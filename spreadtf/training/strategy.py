@@ -1,8 +1,9 @@
-"""`make_strategy(kind)`: the tf.distribute strategy a run uses, and who is the chief."""
+"""`make_strategy(kind)`: the tf.distribute strategy a run uses, who is the chief, and how a
+global batch is split over the replicas."""
 
 import tensorflow as tf
 
-__all__ = ['STRATEGY_KINDS', 'make_strategy', 'is_chief', 'task_id']
+__all__ = ['STRATEGY_KINDS', 'make_strategy', 'is_chief', 'task_id', 'split_batch']
 
 STRATEGY_KINDS = ('auto', 'one_device', 'mirrored', 'multi_worker', 'tpu')
 
@@ -56,3 +57,34 @@ def is_chief(strategy):
     return True
   has_chief = 'chief' in resolver.cluster_spec().as_dict()
   return kind == 'chief' or (kind == 'worker' and index == 0 and not has_chief)
+
+
+def split_batch(strategy, batch):
+  """This process's replicas' rows of a global batch, as `strategy.run` arguments.
+
+  The training loop reads global batches from one (checkpointable) `tf.data` iterator on the
+  host instead of a distributed dataset, whose iterator cannot be checkpointed. Replica r of N
+  gets rows [r * B / N, (r + 1) * B / N) of the global batch B, the order a distributed dataset
+  uses too. Call it inside a `tf.function`.
+
+  Args:
+    strategy: the strategy.
+    batch: a tensor (or nest of tensors) with the global batch on axis 0, divisible by
+      `strategy.num_replicas_in_sync`.
+
+  Returns:
+    `batch` itself for one replica, else a per-replica value.
+  """
+  num_replicas = strategy.num_replicas_in_sync
+  if num_replicas == 1:
+    return batch
+
+  def rows(context):
+    def take(tensor):  # The replica id is a Python int here: static shapes stay static.
+      size = tensor.shape[0]
+      local = size // num_replicas if size is not None else tf.shape(tensor)[0] // num_replicas
+      start = context.replica_id_in_sync_group * local
+      return tensor[start:start + local]
+    return tf.nest.map_structure(take, batch)
+
+  return strategy.experimental_distribute_values_from_function(rows)

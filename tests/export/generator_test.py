@@ -1,4 +1,5 @@
-"""Export round trip: a fresh process that imports only TensorFlow reproduces the decoder."""
+"""Export round trip: a fresh process that imports only TensorFlow reproduces the decoder; a new
+export replaces an old one only once it is complete."""
 
 import functools
 import json
@@ -6,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from unittest import mock
 
 from absl.testing import parameterized
 import gin
@@ -85,6 +87,65 @@ class GeneratorTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(images.dtype, tf.float32)
     self.assertEqual(module.sample(tf.constant(4), tf.constant([0, 0]))['images'].shape,
                      [4, 16, 16, 3])
+
+
+class AtomicExportTest(tf.test.TestCase, parameterized.TestCase):
+
+  def setUp(self):
+    super().setUp()
+    gin.clear_config()
+    self.addCleanup(gin.clear_config)
+
+  def test_new_export_replaces_the_old_one_and_leaves_no_temporary_files(self):
+    directory = self.create_tempdir().full_path
+    path = os.path.join(directory, 'export')
+    generator.export_generator(_make_tiny_model().decoder, path)
+    model = _make_tiny_model(seed=1)
+    model.train_step(tf.random.stateless_uniform((4, 16, 16, 3), seed=[3, 4]))
+    generator.export_generator(model.decoder, path)
+    z = tf.random.stateless_normal([2, 3], seed=[0, 1])
+    loaded = tf.saved_model.load(path)  # Kept: its variables die with it.
+    self.assertAllClose(loaded.decode(z)['images'], model.decode(z), atol=1e-6)
+    self.assertEqual(os.listdir(directory), ['export'])
+
+  def test_failed_export_keeps_the_old_one(self):
+    directory = self.create_tempdir().full_path
+    path = os.path.join(directory, 'export')
+    generator.export_generator(_make_tiny_model().decoder, path)
+    with open(os.path.join(path, 'saved_model.pb'), 'rb') as f:
+      old = f.read()
+
+    def fail_midway(module, staging, signatures):
+      del module, signatures
+      tf.io.gfile.makedirs(staging)
+      with open(os.path.join(staging, 'saved_model.pb'), 'wb') as f:
+        f.write(b'half')
+      raise tf.errors.ResourceExhaustedError(None, None, 'disk full')
+
+    with mock.patch.object(tf.saved_model, 'save', fail_midway):
+      with self.assertRaisesRegex(OSError, "cannot write the generator export to '.*export'"):
+        generator.export_generator(_make_tiny_model(seed=1).decoder, path)
+    with open(os.path.join(path, 'saved_model.pb'), 'rb') as f:
+      self.assertEqual(f.read(), old)
+    self.assertEqual(os.listdir(directory), ['export'])
+
+  def test_stale_temporary_exports_of_a_killed_process_are_removed(self):
+    directory = self.create_tempdir().full_path
+    stale = os.path.join(directory, '.export.tmp-999999-abcdef01')
+    os.makedirs(os.path.join(stale, 'variables'))
+    generator.export_generator(_make_tiny_model().decoder, os.path.join(directory, 'export'))
+    self.assertEqual(os.listdir(directory), ['export'])
+
+  def test_file_in_the_way_is_an_error_naming_it(self):
+    directory = self.create_tempdir().full_path
+    path = os.path.join(directory, 'export')
+    with open(path, 'w') as f:
+      f.write('not an export')
+    with self.assertRaisesRegex(OSError, "'.*export': a file is in the way"):
+      generator.export_generator(_make_tiny_model().decoder, path)
+    with open(path) as f:
+      self.assertEqual(f.read(), 'not an export')
+    self.assertEqual(os.listdir(directory), ['export'])
 
 
 if __name__ == '__main__':

@@ -1,20 +1,67 @@
-"""The launchers end to end: train.py (smoke run, then resume) and sample.py (TF-only PNG)."""
+"""The launchers end to end: train.py (smoke run, resume, SIGKILL, SIGTERM) and sample.py."""
 
+import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 from absl.testing import parameterized
 import gin
+import numpy as np
 import tensorflow as tf
 
+from spreadtf import training
+from tests.training import tiny
+
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_GIN_DIR = os.path.join(_REPO, 'gin')
+_GIN_FILES = ['mnist/delta_vae_gaussian.gin', 'smoke.gin']
+_PREEMPTED_EXIT_CODE = 42
+
+
+def _env():
+  return dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3',
+              PYTHONPATH=os.pathsep.join([_REPO, os.environ.get('PYTHONPATH', '')]))
 
 
 def _launch(script, *args):
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
   return subprocess.run([sys.executable, os.path.join(_REPO, 'launch', script), *args],
-                        capture_output=True, text=True, timeout=300, env=env, check=False)
+                        capture_output=True, text=True, timeout=300, env=_env(), check=False)
+
+
+def _train_flags(workdir, bindings):
+  return (['--workdir', workdir] + [f'--gin_file={f}' for f in _GIN_FILES] +
+          [f'--gin_bindings={b}' for b in ['train.seed=0'] + bindings])
+
+
+def _train_in_process(workdir, bindings):
+  """The same run as `launch/train.py` with these bindings, in this process."""
+  gin.clear_config()
+  gin.add_config_file_search_path(_GIN_DIR)
+  gin.parse_config_files_and_bindings(_GIN_FILES, ['train.seed=0'] + bindings,
+                                      skip_unknown=False)
+  return training.train(workdir=workdir, strategy=training.make_strategy('auto'))
+
+
+def _start(workdir, bindings):
+  return subprocess.Popen(
+      [sys.executable, os.path.join(_REPO, 'launch', 'train.py'),
+       *_train_flags(workdir, bindings)],
+      env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(condition, proc, timeout=120.):
+  deadline = time.monotonic() + timeout
+  while not condition():
+    if proc.poll() is not None or time.monotonic() > deadline:
+      raise AssertionError(f'gave up waiting (exit code {proc.poll()}).')
+    time.sleep(0.02)
+
+
+def _final_state(workdir, step):
+  return tiny.state_variables(os.path.join(workdir, 'checkpoints', f'ckpt-{step}'))
 
 
 class LaunchTest(tf.test.TestCase, parameterized.TestCase):
@@ -44,6 +91,55 @@ class LaunchTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(out.returncode, 0, out.stderr[-3000:])
     image = tf.io.decode_png(tf.io.read_file(png))
     self.assertEqual(image.shape, [3 * 28, 3 * 28, 1])
+
+  def test_sigkill_at_a_random_step_then_rerun_gives_the_uninterrupted_weights(self):
+    bindings = ['train.num_steps=100', 'train.steps_per_epoch=5', 'train.steps_per_loop=1',
+                'train.export=False']
+    killed, whole = self.create_tempdir().full_path, self.create_tempdir().full_path
+    kill_after = 5 * np.random.RandomState(0).randint(3, 15)  # A checkpoint, then more steps.
+    proc = _start(killed, bindings)
+    self.addCleanup(proc.kill)
+    marker = os.path.join(killed, 'checkpoints', f'ckpt-{kill_after}.index')
+    _wait_for(lambda: os.path.exists(marker), proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    self.assertEqual(proc.returncode, -signal.SIGKILL)
+    self.assertFalse(os.path.exists(os.path.join(killed, 'metrics.json')))  # It did not finish.
+    latest = tf.train.latest_checkpoint(os.path.join(killed, 'checkpoints'))
+    with self.assertLogs('absl', level='INFO') as logs:  # The re-run, here to save a start-up.
+      _train_in_process(killed, bindings)
+    self.assertIn(f'resumed from step {latest.rsplit("-", 1)[1]}', '\n'.join(logs.output))
+
+    _train_in_process(whole, bindings)
+    self.assertLessEqual(tiny.max_difference(_final_state(whole, 100),
+                                             _final_state(killed, 100)), 1e-6)
+
+  def test_sigterm_mid_epoch_saves_that_step_and_the_rerun_finishes(self):
+    bindings = ['train.num_steps=1000', 'train.steps_per_epoch=1000', 'train.export=False']
+    workdir, whole = self.create_tempdir().full_path, self.create_tempdir().full_path
+    proc = _start(workdir, bindings)
+    self.addCleanup(proc.kill)
+    for line in proc.stderr:  # The handler is installed once the loop is about to start.
+      if 'training from step 0' in line:
+        break
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    self.assertEqual(proc.returncode, _PREEMPTED_EXIT_CODE, err[-3000:])
+    with open(os.path.join(workdir, 'metrics.json')) as f:
+      metrics = json.load(f)
+    step = metrics['steps']
+    self.assertEqual(metrics['status'], 'preempted')
+    self.assertBetween(step, 1, 999)  # Mid-epoch: the epoch ends at 1000.
+    self.assertEqual(tf.train.latest_checkpoint(os.path.join(workdir, 'checkpoints')),
+                     os.path.join(workdir, 'checkpoints', f'ckpt-{step}'))
+
+    metrics = _train_in_process(workdir, bindings)
+    self.assertEqual((metrics['status'], metrics['start_step'], metrics['steps']),
+                     ('completed', step, 1000))
+    _train_in_process(whole, bindings)
+    self.assertLessEqual(tiny.max_difference(_final_state(whole, 1000),
+                                             _final_state(workdir, 1000)), 1e-6)
 
 
 if __name__ == '__main__':

@@ -1,4 +1,4 @@
-"""Tests of the training root: outputs, resume with the optimizer state, corrupt checkpoints."""
+"""Tests of the training root: outputs, resume, divergence, early stopping, best checkpoint."""
 
 import functools
 import json
@@ -10,72 +10,19 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from spreadtf.data import fake
-from spreadtf.models import mlp
-from spreadtf.models import spread_vae
-from spreadtf.spreads import kernels
-from spreadtf.spreads import lowrank
 from spreadtf.training import checkpoints
-from spreadtf.training import experiment
+from spreadtf.training import loop
 from spreadtf.training import spread_learning
-
-_IMAGE_SHAPE = (8, 8, 1)
-
-
-def _make_tiny_model(**overrides):
-  """Unbuilt tiny MLP SpreadVAE factory call (the root builds it inside the strategy scope)."""
-  config = dict(image_shape=_IMAGE_SHAPE, latent_dim=2, seed=0,
-                encoder_fn=functools.partial(mlp.make_encoder, hidden_units=(8,)),
-                decoder_fn=functools.partial(mlp.make_decoder, hidden_units=(8,)),
-                spread_fn=lambda: kernels.GaussianSpread(0.2))
-  config.update(overrides)
-  return spread_vae.make_spread_vae(**config)
+from tests.training import tiny
 
 
-def _run(workdir, num_steps, **overrides):
-  config = dict(seed=0, data_fn=functools.partial(fake.make_fake_dataset,
-                                                  image_shape=_IMAGE_SHAPE, num_examples=16),
-                model_fn=_make_tiny_model, optimizer_fn=lambda: keras.optimizers.Adam(1e-2),
-                global_batch_size=4, num_steps=num_steps, steps_per_epoch=2, eval_steps=1,
-                num_samples=4, verbose=False)
-  config.update(overrides)
-  return experiment.train(workdir, **config)
+def _not_json(name):
+  raise AssertionError(f'{name} in metrics.json')
 
 
-def _restore_fresh(workdir):
-  """A fresh model and optimizer restored from the latest checkpoint of `workdir`."""
-  model = _make_tiny_model()
-  model(tf.zeros((1,) + _IMAGE_SHAPE))
-  optimizer = keras.optimizers.Adam(1e-2)
-  optimizer.build(model.trainable_variables)
-  checkpoint = checkpoints.make_checkpoint(model, optimizer)
-  manager = tf.train.CheckpointManager(checkpoint, os.path.join(workdir, 'checkpoints'), 5)
-  return model, optimizer, checkpoints.restore_latest(checkpoint, manager)
-
-
-def _summary_steps(workdir):
-  """`{tag: sorted steps}` of the TensorBoard events under `workdir`."""
-  steps = {}
-  for path in tf.io.gfile.glob(os.path.join(workdir, 'tensorboard', 'events.*')):
-    for event in tf.compat.v1.train.summary_iterator(path):
-      for value in event.summary.value:
-        steps.setdefault(value.tag, []).append(event.step)
-  return {tag: sorted(s) for tag, s in steps.items()}
-
-
-def _low_rank_model(**overrides):
-  return _make_tiny_model(spread_fn=lambda: lowrank.LowRankGaussianSpread(
-      0.2, rank=2, event_size=64, event_ndims=3, seed=0), **overrides)
-
-
-def _run_learned(workdir, num_steps, **overrides):
-  """A run with a low-rank spread and a 2-step spread phase before every model step."""
-  config = dict(model_fn=_low_rank_model,
-                spread_schedule=spread_learning.SpreadSchedule(start_step=0, period=1,
-                                                               num_steps=2),
-                spread_optimizer_fn=lambda: keras.optimizers.Adam(1e-3))
-  config.update(overrides)
-  return _run(workdir, num_steps, **config)
+def _read_metrics(workdir):
+  with open(os.path.join(workdir, 'metrics.json')) as f:
+    return json.load(f, parse_constant=_not_json)
 
 
 class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
@@ -87,102 +34,164 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_writes_run_outputs(self):
     workdir = self.create_tempdir().full_path
-    metrics = _run(workdir, num_steps=4)
-    self.assertEqual(metrics['steps'], 4)
-    with open(os.path.join(workdir, 'metrics.json')) as f:
-      written = json.load(f)
-    self.assertEqual(written, metrics)
-    for key in ('train_elbo', 'test_elbo', 'examples_per_second'):
-      self.assertTrue(np.isfinite(written[key]), key)
-    self.assertTrue(os.path.exists(os.path.join(workdir, 'operative_config.gin')))
+    metrics = tiny.run(workdir, num_steps=4)
+    self.assertEqual((metrics['steps'], metrics['status']), (4, 'completed'))
+    self.assertEqual(_read_metrics(workdir), metrics)
+    for key in ('train_elbo', 'test_elbo', 'examples_per_second', 'best_test_elbo'):
+      self.assertTrue(np.isfinite(metrics[key]), key)
+    self.assertIn(metrics['best_step'], (2, 4))
+    self.assertGreater(metrics['train_seconds'], 0.)
+    self.assertEqual(metrics['skipped_steps'], 0)
+    for name in ('operative_config.gin', 'run_config.json', 'export/saved_model.pb'):
+      self.assertTrue(os.path.exists(os.path.join(workdir, name)), name)
     self.assertNotEmpty(tf.io.gfile.glob(os.path.join(workdir, 'tensorboard', 'events.*')))
-    self.assertTrue(os.path.exists(os.path.join(workdir, 'export', 'saved_model.pb')))
     self.assertEqual(tf.train.latest_checkpoint(os.path.join(workdir, 'checkpoints')),
                      os.path.join(workdir, 'checkpoints', 'ckpt-4'))
+    self.assertEqual([n for n in os.listdir(workdir) if n.startswith('.')], [])  # No temp files.
 
   def test_summaries_hold_scalars_and_a_sample_grid_every_epoch(self):
     workdir = self.create_tempdir().full_path
-    _run(workdir, num_steps=4)  # Two epochs of 2 steps.
-    steps_by_tag = _summary_steps(workdir)
+    tiny.run(workdir, num_steps=4)  # Two epochs of 2 steps.
+    steps_by_tag = tiny.summary_steps(workdir)
     self.assertContainsSubset({'train/elbo', 'train/loss', 'test/elbo', 'samples'}, steps_by_tag)
     self.assertEqual(steps_by_tag['samples'], [2, 4])
     self.assertEqual(steps_by_tag['train/elbo'], [2, 4])
 
   def test_resume_continues_with_optimizer_state(self):
     workdir = self.create_tempdir().full_path
-    _run(workdir, num_steps=2)
-    _, optimizer, path = _restore_fresh(workdir)
+    tiny.run(workdir, num_steps=2)
+    _, optimizer, path = tiny.restore_fresh(workdir)
     self.assertEqual(int(optimizer.iterations), 2)
     # Adam's first moment of the first kernel, restored, equals the saved value and is non-zero.
     slot = optimizer.variables[2]
-    saved = {name: tf.train.load_variable(path, name) for name, _ in tf.train.list_variables(path)}
-    matches = [name for name, value in saved.items()
-               if 'optimizer' in name and np.shape(value) == tuple(slot.shape)
+    matches = [name for name, value in tiny.state_variables(path).items()
+               if name.startswith('optimizer') and np.shape(value) == tuple(slot.shape)
                and np.allclose(value, slot.numpy())]
     self.assertNotEmpty(matches)
     self.assertGreater(float(tf.reduce_max(tf.abs(slot))), 0.)
 
     with self.assertLogs('absl', level='INFO') as logs:
-      metrics = _run(workdir, num_steps=4)
+      metrics = tiny.run(workdir, num_steps=4)
     self.assertIn('resumed from step 2', '\n'.join(logs.output))
     self.assertEqual((metrics['start_step'], metrics['steps']), (2, 4))
-    _, optimizer, path = _restore_fresh(workdir)
+    _, optimizer, path = tiny.restore_fresh(workdir)
     self.assertEqual(int(optimizer.iterations), 4)
     self.assertEndsWith(path, 'ckpt-4')
 
-    _run(workdir, num_steps=4)  # Nothing left to do: the finished run's metrics are kept.
-    with open(os.path.join(workdir, 'metrics.json')) as f:
-      self.assertEqual(json.load(f), metrics)
+    tiny.run(workdir, num_steps=4)  # Nothing left to do: the finished run's metrics are kept.
+    self.assertEqual(_read_metrics(workdir), metrics)
 
-  def test_corrupt_checkpoint_is_a_clear_error_and_kept(self):
-    workdir = self.create_tempdir().full_path
-    _run(workdir, num_steps=2)
-    index = os.path.join(workdir, 'checkpoints', 'ckpt-2.index')
-    with open(index, 'wb') as f:
-      f.write(b'not a checkpoint')
-    with self.assertRaisesRegex(RuntimeError, 'ckpt-2'):
-      _run(workdir, num_steps=4)
-    self.assertTrue(os.path.exists(index))
-    self.assertTrue(os.path.exists(os.path.join(workdir, 'checkpoints',
-                                                'ckpt-2.data-00000-of-00001')))
+  @parameterized.named_parameters(('one_step_per_loop', 1), ('three_steps_per_loop', 3))
+  def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_run(self, steps_per_loop):
+    whole, parts = self.create_tempdir().full_path, self.create_tempdir().full_path
+    tiny.run(whole, num_steps=9, steps_per_epoch=3, steps_per_loop=steps_per_loop)
+    tiny.run(parts, num_steps=4, steps_per_epoch=3, steps_per_loop=steps_per_loop)  # Mid-epoch.
+    metrics = tiny.run(parts, num_steps=9, steps_per_epoch=3, steps_per_loop=steps_per_loop)
+    self.assertEqual(metrics['start_step'], 4)
+    first = tiny.state_variables(os.path.join(whole, 'checkpoints', 'ckpt-9'))
+    second = tiny.state_variables(os.path.join(parts, 'checkpoints', 'ckpt-9'))
+    self.assertLessEqual(tiny.max_difference(first, second), 1e-6)
+
+  def test_resumed_run_without_the_input_position_reshuffles(self):
+    whole, parts = self.create_tempdir().full_path, self.create_tempdir().full_path
+    tiny.run(whole, num_steps=6, checkpoint_input=False)
+    tiny.run(parts, num_steps=2, checkpoint_input=False)
+    tiny.run(parts, num_steps=6, checkpoint_input=False)
+    self.assertNotIn('data', {n.split('/')[0] for n, _ in tf.train.list_variables(
+        os.path.join(parts, 'checkpoints', 'ckpt-6'))})
+    first = tiny.state_variables(os.path.join(whole, 'checkpoints', 'ckpt-6'))
+    second = tiny.state_variables(os.path.join(parts, 'checkpoints', 'ckpt-6'))
+    self.assertGreater(tiny.max_difference(first, second), 1e-4)
 
   def test_metrics_json_is_strict_json_when_no_step_was_timed(self):
     workdir = self.create_tempdir().full_path
-    _run(workdir, num_steps=2)
-    metrics = _run(workdir, num_steps=3)  # One step: it traces, so none is timed.
+    tiny.run(workdir, num_steps=2)
+    metrics = tiny.run(workdir, num_steps=3)  # One host loop: it traces, so none is timed.
     self.assertIsNone(metrics['examples_per_second'])
-    with open(os.path.join(workdir, 'metrics.json')) as f:
-      written = json.load(f, parse_constant=lambda name: self.fail(f'{name} in metrics.json'))
-    self.assertEqual(written, metrics)
+    self.assertEqual(_read_metrics(workdir), metrics)
 
-  def test_truncated_checkpoint_data_is_a_clear_error_and_kept(self):
+  def test_nan_at_a_known_step_stops_there_and_keeps_the_last_good_checkpoint(self):
     workdir = self.create_tempdir().full_path
-    _run(workdir, num_steps=2)
-    data = os.path.join(workdir, 'checkpoints', 'ckpt-2.data-00000-of-00001')
-    with open(data, 'rb') as f:
-      content = f.read()
-    with open(data, 'wb') as f:
-      f.write(content[:len(content) // 2])
-    with self.assertRaisesRegex(RuntimeError, 'ckpt-2.*Nothing was deleted'):
-      _run(workdir, num_steps=4)
-    self.assertEqual(os.path.getsize(data), len(content) // 2)
+    data_fn = functools.partial(tiny.make_nan_data, nan_step=5)
+    tiny.run(workdir, num_steps=4, data_fn=data_fn)
+    good = tiny.hash_tree(os.path.join(workdir, 'checkpoints'))
+    with self.assertRaisesRegex(loop.DivergedError, r'step 5: the loss is NaN or Inf.*ckpt-4'):
+      tiny.run(workdir, num_steps=10, data_fn=data_fn, steps_per_loop=10)
+    self.assertEqual(tiny.hash_tree(os.path.join(workdir, 'checkpoints')), good)
+    metrics = _read_metrics(workdir)
+    self.assertEqual((metrics['status'], metrics['diverged_step'], metrics['diverged_metric']),
+                     ('diverged', 5, 'loss'))
+    self.assertEqual(metrics['steps'], 5)
+    self.assertEndsWith(metrics['last_checkpoint'], 'ckpt-4')
+    values = tiny.state_variables(os.path.join(workdir, 'checkpoints', 'ckpt-4'))
+    self.assertTrue(all(np.all(np.isfinite(v)) for v in values.values()))
 
-  def test_unreadable_checkpoint_state_is_a_clear_error(self):
+  def test_skip_step_skips_the_nonfinite_step_and_counts_it(self):
     workdir = self.create_tempdir().full_path
-    _run(workdir, num_steps=2)
-    state = os.path.join(workdir, 'checkpoints', 'checkpoint')
-    with open(state, 'w') as f:
-      f.write('garbage {{')
-    with self.assertRaisesRegex(RuntimeError, 'checkpoints/checkpoint'):
-      _run(workdir, num_steps=4)
-    self.assertTrue(os.path.exists(os.path.join(workdir, 'checkpoints', 'ckpt-2.index')))
+    with self.assertLogs('absl', level='WARNING') as logs:
+      metrics = tiny.run(workdir, num_steps=8, on_nonfinite='skip_step',
+                         data_fn=functools.partial(tiny.make_nan_data, nan_step=5))
+    self.assertIn('skipped 1 step(s) with a NaN or Inf loss or gradient (latest: step 5, loss)',
+                  '\n'.join(logs.output))
+    self.assertEqual((metrics['status'], metrics['steps'], metrics['skipped_steps']),
+                     ('completed', 8, 1))
+    self.assertTrue(np.isfinite(metrics['train_elbo']))  # The skipped step is not averaged in.
+    values = tiny.state_variables(os.path.join(workdir, 'checkpoints', 'ckpt-8'))
+    self.assertTrue(all(np.all(np.isfinite(v)) for v in values.values()))
+
+  def test_early_stopping_and_best_checkpoint_follow_the_test_elbo(self):
+    workdir = self.create_tempdir().full_path
+    # Learning rate 0: the test ELBO only fluctuates with the per-step noise, so it stalls.
+    config = dict(num_steps=40, steps_per_epoch=1, stop_after_stalled_evals=2,
+                  optimizer_fn=functools.partial(keras.optimizers.Adam, 0.))
+    metrics = tiny.run(workdir, **config)
+    elbos = tiny.summary_scalars(workdir, 'test/elbo')
+    best, best_step, stalled, stop = -np.inf, None, 0, None
+    for step, elbo in elbos:  # The rule, replayed on the logged test ELBOs.
+      if elbo > best:
+        best, best_step, stalled = elbo, step, 0
+      else:
+        stalled += 1
+      if stalled >= 2:
+        stop = step
+        break
+    self.assertIsNotNone(stop)
+    self.assertEqual(elbos[-1][0], stop)
+    self.assertEqual((metrics['status'], metrics['steps'], metrics['best_step']),
+                     ('early_stopped', stop, best_step))
+    self.assertAllClose(metrics['best_test_elbo'], best)
+    best_dir = os.path.join(workdir, 'checkpoints', checkpoints.BEST)
+    self.assertEqual(tf.train.latest_checkpoint(best_dir),
+                     os.path.join(best_dir, f'ckpt-{best_step}'))
+    self.assertLen(tf.io.gfile.glob(os.path.join(best_dir, '*.index')), 1)
+    self.assertEqual(tiny.run(workdir, **config), metrics)  # Stopped runs stay stopped.
+
+  def test_resume_keeps_the_best_so_far_and_the_stall_count(self):
+    whole, parts = self.create_tempdir().full_path, self.create_tempdir().full_path
+    config = dict(steps_per_epoch=1, stop_after_stalled_evals=3,
+                  optimizer_fn=functools.partial(keras.optimizers.Adam, 0.))
+    expected = tiny.run(whole, num_steps=40, **config)
+    for num_steps in (3, 5, 8, 40):  # Each part stops and resumes mid-way.
+      metrics = tiny.run(parts, num_steps=num_steps, **config)
+      if metrics['status'] == 'early_stopped':
+        break
+    for key in ('status', 'steps', 'best_step', 'best_test_elbo'):
+      self.assertEqual(metrics[key], expected[key], key)
+    self.assertGreater(metrics['start_step'], 0)
+
+  def test_train_seconds_add_up_over_resumes(self):
+    workdir = self.create_tempdir().full_path
+    first = tiny.run(workdir, num_steps=2)['train_seconds']
+    second = tiny.run(workdir, num_steps=4)['train_seconds']
+    self.assertGreater(first, 0.)
+    self.assertGreater(second, first)
 
   def test_learned_spread_run_logs_phases_and_eigenvectors(self):
     workdir = self.create_tempdir().full_path
-    metrics = _run_learned(workdir, num_steps=2)
+    metrics = tiny.run_learned(workdir, num_steps=2)
     self.assertEqual((metrics['spread_phases'], metrics['spread_steps']), (2, 4))
     self.assertGreater(metrics['spread_objective_after'], metrics['spread_objective_before'])
-    steps_by_tag = _summary_steps(workdir)
+    steps_by_tag = tiny.summary_steps(workdir)
     self.assertEqual(steps_by_tag['spread/objective_before'], [0, 1])
     self.assertEqual(steps_by_tag['spread/objective_after'], [0, 1])
     self.assertEqual(steps_by_tag['spread/eigenvectors'], [0, 1])
@@ -191,10 +200,10 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_learned_spread_resume_restores_both_optimizers(self):
     workdir = self.create_tempdir().full_path
-    _run_learned(workdir, num_steps=2)
-    model = _low_rank_model()
-    model(tf.zeros((1,) + _IMAGE_SHAPE))
-    optimizer, spread_optimizer = keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-3)
+    tiny.run_learned(workdir, num_steps=2)
+    model = tiny.low_rank_model()
+    model(tf.zeros((1,) + tiny.IMAGE_SHAPE))
+    optimizer, spread_optimizer = tiny.make_adam(), tiny.make_spread_adam()
     optimizer.build(model.trainable_variables)
     spread_optimizer.build(model.spread.trainable_variables)
     model.compile(optimizer=optimizer, spread_optimizer=spread_optimizer)
@@ -208,48 +217,50 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(first_moment.shape, [64, 2])
     self.assertGreater(float(tf.reduce_max(tf.abs(first_moment))), 0.)
 
-    metrics = _run_learned(workdir, num_steps=4)
+    metrics = tiny.run_learned(workdir, num_steps=4)
     self.assertEqual((metrics['start_step'], metrics['steps']), (2, 4))
     self.assertEqual((metrics['spread_phases'], metrics['spread_steps']), (2, 8))
 
+  def test_learned_spread_phases_split_host_loops(self):
+    one, many = self.create_tempdir().full_path, self.create_tempdir().full_path
+    schedule = spread_learning.SpreadSchedule(start_step=1, period=3, num_steps=2)
+    tiny.run_learned(one, num_steps=8, steps_per_epoch=8, steps_per_loop=1,
+                     spread_schedule=schedule)
+    metrics = tiny.run_learned(many, num_steps=8, steps_per_epoch=8, steps_per_loop=100,
+                               spread_schedule=schedule)
+    self.assertEqual((metrics['spread_phases'], metrics['spread_steps']), (3, 6))  # 1, 4, 7.
+    self.assertEqual(tiny.summary_steps(many)['spread/objective_after'], [1, 4, 7])
+    self.assertLessEqual(tiny.max_difference(
+        tiny.state_variables(os.path.join(one, 'checkpoints', 'ckpt-8')),
+        tiny.state_variables(os.path.join(many, 'checkpoints', 'ckpt-8'))), 1e-6)
+
   @parameterized.named_parameters(
-      ('fixed_spread', dict(model_fn=_make_tiny_model), 'GaussianSpread has no trainable'),
+      ('fixed_spread', dict(model_fn=tiny.make_tiny_model), 'GaussianSpread has no trainable'),
       ('no_optimizer', dict(spread_optimizer_fn=None), 'spread_optimizer_fn'),
       ('no_schedule', dict(spread_schedule=None), 'spread_schedule'))
   def test_spread_learning_configuration_errors(self, overrides, message):
     with self.assertRaisesRegex(ValueError, message):
-      _run_learned(self.create_tempdir().full_path, num_steps=2, **overrides)
+      tiny.run_learned(self.create_tempdir().full_path, num_steps=2, **overrides)
+
+  @parameterized.named_parameters(
+      ('on_nonfinite', dict(on_nonfinite='ignore'), 'on_nonfinite'),
+      ('steps_per_loop', dict(steps_per_loop=0), 'steps_per_loop'),
+      ('stalled_evals', dict(stop_after_stalled_evals=0), 'stop_after_stalled_evals'),
+      ('stalled_without_evals', dict(stop_after_stalled_evals=2, eval_steps=0), 'eval_steps'))
+  def test_bad_options_are_errors_naming_them(self, overrides, message):
+    workdir = os.path.join(self.create_tempdir().full_path, 'run')
+    with self.assertRaisesRegex(ValueError, message):
+      tiny.run(workdir, num_steps=2, **overrides)
+    self.assertFalse(os.path.exists(workdir))
 
   def test_init_checkpoint_starts_the_networks_from_another_run(self):
     source = self.create_tempdir().full_path
-    _run(source, num_steps=2)
-    trained, _, _ = _restore_fresh(source)
-    model = _low_rank_model()
-    model(tf.zeros((1,) + _IMAGE_SHAPE))
-    self.assertNotAllClose(model.decoder.get_weights()[0], trained.decoder.get_weights()[0])
-    for path in (source, os.path.join(source, 'checkpoints'),
-                 os.path.join(source, 'checkpoints', 'ckpt-2')):
-      self.assertEndsWith(checkpoints.restore_networks(model, path), 'ckpt-2')
-      for mine, theirs in zip(model.encoder.weights + model.decoder.weights,
-                              trained.encoder.weights + trained.decoder.weights):
-        self.assertAllEqual(mine, theirs)
+    tiny.run(source, num_steps=2)
     with self.assertLogs('absl', level='INFO') as logs:
-      metrics = _run_learned(self.create_tempdir().full_path, num_steps=2, init_checkpoint=source)
+      metrics = tiny.run_learned(self.create_tempdir().full_path, num_steps=2,
+                                 init_checkpoint=source)
     self.assertIn('initialised the encoder and decoder from', '\n'.join(logs.output))
     self.assertEqual(metrics['start_step'], 0)
-
-  def test_init_checkpoint_errors_name_the_path(self):
-    model = _make_tiny_model(latent_dim=3)
-    model(tf.zeros((1,) + _IMAGE_SHAPE))
-    missing = os.path.join(self.create_tempdir().full_path, 'nothing')
-    with self.assertRaisesRegex(FileNotFoundError, 'nothing'):
-      checkpoints.restore_networks(model, missing)
-    with self.assertRaisesRegex(FileNotFoundError, 'without checkpoints'):
-      checkpoints.restore_networks(model, self.create_tempdir().full_path)
-    source = self.create_tempdir().full_path
-    _run(source, num_steps=2)  # latent_dim 2: the networks do not match.
-    with self.assertRaisesRegex(RuntimeError, 'ckpt-2'):
-      checkpoints.restore_networks(model, source)
 
 
 if __name__ == '__main__':

@@ -88,8 +88,8 @@ class SpreadPhaseTest(tf.test.TestCase, parameterized.TestCase):
     model = _make_model(spread_fn, low_variance=low_variance)
     strategy = tf.distribute.get_strategy()
     runner = spread_learning.SpreadPhaseRunner(model, strategy)
-    iterator = iter(strategy.experimental_distribute_dataset(_dataset()))
-    probe = next(iter(strategy.experimental_distribute_dataset(_dataset())))
+    iterator = iter(_dataset())
+    probe = next(iter(_dataset()))
     weights = [w.numpy() for w in model.weights]
     spread_before = [v.numpy() for v in model.spread.trainable_variables]
 
@@ -115,8 +115,7 @@ class SpreadPhaseTest(tf.test.TestCase, parameterized.TestCase):
       model = _make_model(spread_fn)
       model.spread_optimizer.learning_rate.assign(0.05)  # Large steps: constraints still hold.
       runner = spread_learning.SpreadPhaseRunner(model, strategy)
-      iterator = iter(strategy.experimental_distribute_dataset(_dataset()))
-      runner(iterator, 20, next(iter(strategy.experimental_distribute_dataset(_dataset()))))
+      runner(iter(_dataset()), 20, next(iter(_dataset())))
       spread = model.spread
       if isinstance(spread, lowrank.LowRankGaussianSpread):
         factor = spread.factor()

@@ -21,6 +21,11 @@ class StrategyTest(tf.test.TestCase, parameterized.TestCase):
     self.assertTrue(strategy_lib.is_chief(strategy))
     self.assertEqual(strategy_lib.task_id(strategy), (None, 0))
 
+  def test_split_batch_passes_the_global_batch_to_one_replica(self):
+    strategy = strategy_lib.make_strategy('one_device')
+    batch = tf.reshape(tf.range(12.), [4, 3])
+    self.assertIs(strategy_lib.split_batch(strategy, batch), batch)
+
   def test_rejects_unknown_kind(self):
     with self.assertRaisesRegex(ValueError, 'tpuu'):
       strategy_lib.make_strategy('tpuu')

@@ -1,0 +1,140 @@
+"""Tiny runs of the training root for tests: a small MLP SpreadVAE on fake 8x8 images."""
+
+import functools
+import hashlib
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from spreadtf.data import fake
+from spreadtf.models import mlp
+from spreadtf.models import spread_vae
+from spreadtf.spreads import kernels
+from spreadtf.spreads import lowrank
+from spreadtf.training import checkpoints
+from spreadtf.training import experiment
+from spreadtf.training import spread_learning
+
+IMAGE_SHAPE = (8, 8, 1)
+
+
+def make_tiny_model(**overrides):
+  """Unbuilt tiny MLP SpreadVAE factory call (the root builds it inside the strategy scope)."""
+  config = dict(image_shape=IMAGE_SHAPE, latent_dim=2, seed=0,
+                encoder_fn=functools.partial(mlp.make_encoder, hidden_units=(8,)),
+                decoder_fn=functools.partial(mlp.make_decoder, hidden_units=(8,)),
+                spread_fn=lambda: kernels.GaussianSpread(0.2))
+  config.update(overrides)
+  return spread_vae.make_spread_vae(**config)
+
+
+def make_adam():
+  return keras.optimizers.Adam(1e-2)
+
+
+def _nan_batch(index, images, nan_step):
+  return tf.where(index == nan_step, tf.fill(tf.shape(images), float('nan')), images)
+
+
+def make_nan_data(split, global_batch_size, seed, nan_step, repeat=True):
+  """Fake data whose training batch number `nan_step` (0-based) is all NaN."""
+  dataset = fake.make_fake_dataset(split, global_batch_size, seed, image_shape=IMAGE_SHAPE,
+                                   num_examples=16, repeat=repeat)
+  if split != 'train':
+    return dataset
+  return dataset.enumerate().map(functools.partial(_nan_batch, nan_step=nan_step))
+
+
+def run(workdir, num_steps, **overrides):
+  """`experiment.train` of the tiny model on 16 fake images, batch 4, 2 steps per epoch."""
+  config = dict(seed=0, data_fn=functools.partial(fake.make_fake_dataset,
+                                                  image_shape=IMAGE_SHAPE, num_examples=16),
+                model_fn=make_tiny_model, optimizer_fn=make_adam, global_batch_size=4,
+                num_steps=num_steps, steps_per_epoch=2, eval_steps=1, num_samples=4,
+                verbose=False)
+  config.update(overrides)
+  return experiment.train(workdir, **config)
+
+
+def low_rank_model(**overrides):
+  return make_tiny_model(spread_fn=lambda: lowrank.LowRankGaussianSpread(
+      0.2, rank=2, event_size=64, event_ndims=3, seed=0), **overrides)
+
+
+def make_spread_adam():
+  return keras.optimizers.Adam(1e-3)
+
+
+def run_learned(workdir, num_steps, **overrides):
+  """A run with a low-rank spread and a 2-step spread phase before every model step."""
+  config = dict(model_fn=low_rank_model,
+                spread_schedule=spread_learning.SpreadSchedule(start_step=0, period=1,
+                                                               num_steps=2),
+                spread_optimizer_fn=make_spread_adam)
+  config.update(overrides)
+  return run(workdir, num_steps, **config)
+
+
+def restore_fresh(workdir):
+  """A fresh model and optimizer restored from the latest checkpoint of `workdir`."""
+  model = make_tiny_model()
+  model(tf.zeros((1,) + IMAGE_SHAPE))
+  optimizer = make_adam()
+  optimizer.build(model.trainable_variables)
+  checkpoint = checkpoints.make_checkpoint(model, optimizer)
+  manager = tf.train.CheckpointManager(checkpoint, os.path.join(workdir, 'checkpoints'), 5)
+  path = checkpoints.restore_latest(checkpoint, manager)
+  return model, optimizer, path
+
+
+def state_variables(prefix):
+  """`{name: array}` of the model, optimizer and spread variables saved at `prefix`.
+
+  Leaves out what is not training state: the input iterator, the run's progress (it holds
+  wall-clock seconds) and bookkeeping counters.
+  """
+  names = [name for name, _ in tf.train.list_variables(prefix)
+           if name.split('/')[0] in ('model', 'optimizer', 'spread', 'spread_optimizer', 'step')]
+  return {name: tf.train.load_variable(prefix, name) for name in names}
+
+
+def max_difference(first, second):
+  """Largest absolute difference between two `state_variables` dicts (same names required)."""
+  if set(first) != set(second):
+    raise AssertionError(f'different variables: {sorted(set(first) ^ set(second))}')
+  return max(float(np.max(np.abs(np.asarray(first[k], np.float64) -
+                                 np.asarray(second[k], np.float64)))) for k in first)
+
+
+def summary_steps(workdir):
+  """`{tag: sorted steps}` of the TensorBoard events under `workdir`."""
+  steps = {}
+  for path in tf.io.gfile.glob(os.path.join(workdir, 'tensorboard', 'events.*')):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      for value in event.summary.value:
+        steps.setdefault(value.tag, []).append(event.step)
+  return {tag: sorted(s) for tag, s in steps.items()}
+
+
+def summary_scalars(workdir, tag):
+  """`[(step, value)]` of a scalar summary, by step."""
+  values = []
+  for path in tf.io.gfile.glob(os.path.join(workdir, 'tensorboard', 'events.*')):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      for value in event.summary.value:
+        if value.tag == tag:
+          values.append((event.step, float(tf.make_ndarray(value.tensor))))
+  return sorted(values)
+
+
+def hash_tree(directory):
+  """`{relative path: sha256}` of every file under `directory`."""
+  digests = {}
+  for root, _, names in os.walk(directory):
+    for name in names:
+      path = os.path.join(root, name)
+      with open(path, 'rb') as f:
+        digests[os.path.relpath(path, directory)] = hashlib.sha256(f.read()).hexdigest()
+  return digests
