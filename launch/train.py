@@ -17,11 +17,11 @@ import os
 from absl import app
 from absl import flags
 from absl import logging
-import gin
 
+from spreadtf import config
 from spreadtf import training
 
-_GIN_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'gin')
+_GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'gin')
 
 flags.DEFINE_string('workdir', None, 'Checkpoints, logs, operative config, exports.')
 flags.DEFINE_multi_string('gin_file', [], 'Gin files, relative to the repo gin/ directory.')
@@ -36,8 +36,7 @@ PREEMPTED_EXIT_CODE = 42  # TensorFlow's restart code; a scheduler must not coun
 
 def main(argv):
   del argv
-  gin.add_config_file_search_path(_GIN_DIR)
-  gin.parse_config_files_and_bindings(FLAGS.gin_file, FLAGS.gin_bindings, skip_unknown=False)
+  config.parse(FLAGS.gin_file, FLAGS.gin_bindings, gin_dir=_GIN_DIR)
   strategy = training.make_strategy(FLAGS.strategy, tpu=FLAGS.tpu)
   metrics = training.train(workdir=FLAGS.workdir, strategy=strategy)
   logging.info('Metrics: %s', metrics)

@@ -32,9 +32,6 @@ class ErrorsDocTest(tf.test.TestCase):
       self.assertIn(cls, names, file)
       self.assertIn(method, names[cls], f'{file}::{cls}')
 
-  def test_training_placeholder_is_kept(self):
-    self.assertIn('<!-- training rows -->', (_REPO / 'docs' / 'errors.md').read_text())
-
 
 if __name__ == '__main__':
   tf.test.main()

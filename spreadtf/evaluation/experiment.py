@@ -32,7 +32,7 @@ from spreadtf import files
 from spreadtf.evaluation import features
 from spreadtf.evaluation import likelihood
 from spreadtf.evaluation import sample_quality
-from spreadtf.training import seeding
+from spreadtf import seeding
 from spreadtf.training import summaries
 
 __all__ = ['Run', 'find_checkpoint', 'load_run', 'held_out_images', 'generate', 'evaluate',

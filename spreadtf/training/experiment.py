@@ -8,7 +8,7 @@ latest checkpoint in `<workdir>/checkpoints` (model, optimizer, input position, 
 every file is written atomically (`spreadtf.files`). Under multi-worker training every worker
 saves (the collectives need it), but only the chief writes into the workdir proper, and every
 worker resumes from the chief's checkpoints. Checkpoint I/O lives in `checkpoints`, named
-sub-seeds in `seeding`.
+sub-seeds from `spreadtf.seeding`.
 
 A run left alone on a cluster: a step with a NaN or Inf loss or gradient is never applied; it
 stops the run (`on_nonfinite='stop'`, `metrics.json` status 'diverged', the last good checkpoint
@@ -38,6 +38,8 @@ import numpy as np
 import tensorflow as tf
 
 from spreadtf import files
+from spreadtf import seeding
+from spreadtf.data import pipeline
 from spreadtf.export import generator
 from spreadtf.training import checkpoints
 from spreadtf.training import configurables  # pylint: disable=unused-import  (gin registration)
@@ -45,7 +47,6 @@ from spreadtf.training import loop
 from spreadtf.training import preemption
 from spreadtf.training import progress as progress_lib
 from spreadtf.training import run_config
-from spreadtf.training import seeding
 from spreadtf.training import spread_learning
 from spreadtf.training import strategy as strategy_lib
 from spreadtf.training import summaries
@@ -175,8 +176,9 @@ def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
     optimizer.build(model.trainable_variables)
 
   def make_data(split, start_step=0):
-    return data_fn(split=split, global_batch_size=global_batch_size,
-                   seed=seeding.sub_seed(seed, f'data/{start_step}'))
+    dataset = data_fn(split=split, global_batch_size=global_batch_size,
+                      seed=seeding.sub_seed(seed, f'data/{start_step}'))
+    return pipeline.check_image_shape(dataset, model.image_shape)  # before any file is written
 
   train_data = make_data('train')
   test_data = make_data('test') if eval_steps else None

@@ -113,18 +113,14 @@ class EvaluateTest(tf.test.TestCase):
     with self.assertRaisesRegex(FileNotFoundError, 'operative_config.gin'):
       experiment.evaluate(self.create_tempdir().full_path, verbose=False)
 
-  def test_prefers_the_best_checkpoint(self):
-    best = os.path.join(self.root, 'best_run')
-    shutil.copytree(self.run_dir, best)
-    os.makedirs(os.path.join(best, 'checkpoints', 'best'))
-    for name in os.listdir(os.path.join(best, 'checkpoints')):
-      if name.startswith('ckpt-2'):
-        shutil.copy(os.path.join(best, 'checkpoints', name),
-                    os.path.join(best, 'checkpoints', 'best', name.replace('ckpt-2', 'ckpt-1')))
-    with open(os.path.join(best, 'checkpoints', 'best', 'checkpoint'), 'w') as f:
-      f.write('model_checkpoint_path: "ckpt-1"\n')
-    self.assertEqual(experiment.find_checkpoint(best),
-                     os.path.join(best, 'checkpoints', 'best', 'ckpt-1'))
+  def test_prefers_the_best_checkpoint_and_falls_back_to_the_latest(self):
+    best = experiment.find_checkpoint(self.run_dir)
+    self.assertEqual(os.path.dirname(best), os.path.join(self.run_dir, 'checkpoints', 'best'))
+    copy = os.path.join(self.root, 'no_best')
+    shutil.copytree(self.run_dir, copy)
+    shutil.rmtree(os.path.join(copy, 'checkpoints', 'best'))
+    self.assertEqual(experiment.find_checkpoint(copy),
+                     os.path.join(copy, 'checkpoints', 'ckpt-2'))
 
 
 if __name__ == '__main__':

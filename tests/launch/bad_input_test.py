@@ -75,7 +75,10 @@ class BadInputTest(tf.test.TestCase, parameterized.TestCase):
                            '--gin_bindings=train.num_stepz = 2'],
        "Configurable 'train' doesn't have a parameter named 'num_stepz'"),
       ('unknown_file', ['--gin_file=mnist/delta_vae_gausian.gin', '--gin_file=smoke.gin'],
-       'Unable to open file: mnist/delta_vae_gausian.gin'),
+       'Did you mean mnist/delta_vae_gaussian.gin'),
+      ('misspelt_macro', ['--gin_file=mnist/delta_vae_gaussian.gin', '--gin_file=smoke.gin',
+                          '--gin_bindings=SPREAD_SCALLE = 0.1'],
+       "macro(s) ['SPREAD_SCALLE'] that no config uses"),
       ('zero_spread_scale', ['--gin_file=mnist/delta_vae_gaussian.gin', '--gin_file=smoke.gin',
                              '--gin_bindings=SPREAD_SCALE = 0.'],
        '`scale` must be strictly positive, got 0.0'))

@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from spreadtf.data import fake
 from spreadtf.training import checkpoints
 from spreadtf.training import loop
 from spreadtf.training import spread_learning
@@ -48,6 +49,13 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(tf.train.latest_checkpoint(os.path.join(workdir, 'checkpoints')),
                      os.path.join(workdir, 'checkpoints', 'ckpt-4'))
     self.assertEqual([n for n in os.listdir(workdir) if n.startswith('.')], [])  # No temp files.
+
+  def test_data_of_another_image_shape_is_refused_before_any_write(self):
+    workdir = self.create_tempdir().full_path
+    data_fn = functools.partial(fake.make_fake_dataset, image_shape=(28, 28, 1), num_examples=16)
+    with self.assertRaisesRegex(ValueError, r'28, 28, 1.*8, 8, 1|8, 8, 1.*28, 28, 1'):
+      tiny.run(workdir, num_steps=2, data_fn=data_fn)
+    self.assertEqual(os.listdir(workdir), [])
 
   def test_summaries_hold_scalars_and_a_sample_grid_every_epoch(self):
     workdir = self.create_tempdir().full_path
