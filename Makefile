@@ -8,7 +8,7 @@ REF_PY := $(REF_VENV)/bin/python
 REF_REQUIREMENTS := benchmarks/reference/requirements.txt
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test test-slow benchmark mnist5k-study clean-venv
+.PHONY: demo test test-slow lint benchmark mnist5k-study clean-venv
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q -n 2 --dist loadfile
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
 
 test-slow: $(VENV)/.installed
 	$(PY) -m pytest -q -m slow

@@ -257,7 +257,7 @@ def format_table(records):
                  _gflops(r['reference_flops_per_s'], r['reference_of_matmul']),
                  f"{r['load_average']:.1f}"))
   widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-  lines = ['  '.join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+  lines = ['  '.join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
            for row in rows]
   lines.insert(1, '  '.join('-' * width for width in widths))
   if records:

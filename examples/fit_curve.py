@@ -25,6 +25,7 @@ import os
 
 import keras
 import matplotlib
+
 matplotlib.use('Agg')
 from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
 import tensorflow as tf

@@ -65,7 +65,7 @@ def parse(gin_files, bindings, gin_dir, used_macros=()):
   gin.add_config_file_search_path(gin_dir)
   try:
     gin.parse_config_files_and_bindings(gin_files, bindings, skip_unknown=False)
-  except IOError as e:
+  except OSError as e:
     shipped = _shipped(gin_dir)
     missing = [f for f in gin_files
                if not os.path.exists(f) and not os.path.exists(os.path.join(gin_dir, f))]

@@ -7,7 +7,6 @@ import gin
 import tensorflow as tf
 
 from spreadtf import config
-import spreadtf.ica.experiment  # pylint: disable=unused-import  (registers `run`)
 
 _GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'gin')
 

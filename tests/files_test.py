@@ -38,9 +38,9 @@ class FilesTest(tf.test.TestCase, parameterized.TestCase):
       del args, kwargs
       raise tf.errors.AbortedError(None, None, 'killed')
 
-    with mock.patch.object(tf.io.gfile, 'rename', killed_before_rename):
-      with self.assertRaisesRegex(OSError, 'config.gin'):
-        files.write_text(path, 'new = 2\n' * 1000)
+    with (mock.patch.object(tf.io.gfile, 'rename', killed_before_rename),
+          self.assertRaisesRegex(OSError, 'config.gin')):
+      files.write_text(path, 'new = 2\n' * 1000)
     self.assertIs(tf.io.gfile.rename, real_rename)
     with open(path) as f:
       self.assertEqual(f.read(), 'old = 1\n')

@@ -28,7 +28,7 @@ class PackageTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_unknown_attribute_is_an_attribute_error(self):
     with self.assertRaisesRegex(AttributeError, 'no attribute .not_there.'):
-      spreadtf.not_there  # pylint: disable=pointless-statement
+      _ = spreadtf.not_there
 
   def test_importing_the_package_and_tf_only_modules_does_not_import_tfp(self):
     script = textwrap.dedent('''

@@ -87,7 +87,7 @@ def _split_indices(labels, split, test_fraction):
   for label in range(_NUM_CLASSES):
     rows = np.flatnonzero(labels == label)
     order = rows[rng.permutation(len(rows))]
-    num_test = int(round(len(rows) * test_fraction))
+    num_test = round(len(rows) * test_fraction)
     chosen.append(order[len(rows) - num_test:] if split == 'test' else order[:len(rows) - num_test])
   return np.sort(np.concatenate(chosen))
 

@@ -29,10 +29,10 @@ import numpy as np
 import tensorflow as tf
 
 from spreadtf import files
+from spreadtf import seeding
 from spreadtf.evaluation import features
 from spreadtf.evaluation import likelihood
 from spreadtf.evaluation import sample_quality
-from spreadtf import seeding
 from spreadtf.training import summaries
 
 __all__ = ['Run', 'find_checkpoint', 'load_run', 'held_out_images', 'generate', 'evaluate',

@@ -38,8 +38,9 @@ resize, and typically 50,000 generated samples. Keras' ImageNet InceptionV3 weig
 (`inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5`) are a different set of weights for
 the same architecture, and our resize (TF bilinear) is not the graph's: FIDs from `inception_v3()`
 should follow the same trends and be close to published numbers (how close is not measured
-here), but they are not identical and must not be put in one table with them. FD also depends on the number of samples (it is biased upwards
-for small sets), so compare only numbers computed with equal sample counts. Nothing here downloads
+here), but they are not identical and must not be put in one table with them. FD also depends on
+the number of samples (it is biased upwards for small sets), so compare only numbers computed with
+equal sample counts. Nothing here downloads
 weights: the user supplies the file.
 """
 
@@ -155,7 +156,8 @@ def check_fits(extractor, image_shape):
   """
   image_shape = tuple(int(size) for size in image_shape)
   fits = len(image_shape) == 3 and all(
-      wanted is None or wanted == size for wanted, size in zip(extractor.input_shape, image_shape))
+      wanted is None or wanted == size
+      for wanted, size in zip(extractor.input_shape, image_shape, strict=True))
   if not fits:
     where = extractor.description().get('path') or extractor.description()['kind']
     raise ValueError(
@@ -220,7 +222,7 @@ def _weights_sha256(model):
   digest = hashlib.sha256()
   for weight in model.weights:
     value = np.ascontiguousarray(keras.ops.convert_to_numpy(weight))
-    digest.update(f'{value.shape}{value.dtype}'.encode('utf-8'))
+    digest.update(f'{value.shape}{value.dtype}'.encode())
     digest.update(value.tobytes())
   return digest.hexdigest()
 

@@ -22,8 +22,11 @@ __all__ = ['laplace_source', 'heuristic_spread_scale', 'check_source', 'max_mixi
            'check_inputs']
 
 
+_UNIT_VARIANCE_LAPLACE_SCALE = 1. / math.sqrt(2.)
+
+
 @gin.configurable(module='spreadtf.ica.model')
-def laplace_source(dtype=tf.float32, scale=1. / math.sqrt(2.)):
+def laplace_source(dtype=tf.float32, scale=_UNIT_VARIANCE_LAPLACE_SCALE):
   """The paper's source prior: zero-mean Laplace, unit variance for the default scale b=1/sqrt(2).
 
   Args:

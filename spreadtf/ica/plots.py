@@ -40,7 +40,7 @@ def error_vs_iteration(curves, fastica_error, title):
   fig = figure.Figure(figsize=(6., 4.))
   ax = fig.add_subplot()
   for name, curve in curves.items():
-    iterations, errors = zip(*curve)
+    iterations, errors = zip(*curve, strict=True)
     ax.plot(iterations, errors, label=_label(name))
   if fastica_error is not None:
     ax.axhline(fastica_error, color='k', linestyle='--', label='FastICA')

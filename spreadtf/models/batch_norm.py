@@ -4,13 +4,13 @@ Keras 3's `BatchNormalization` computes the moments and the normalisation as sep
 this CPU that made BatchNorm about a quarter of the CelebA conv train step (measured: 1.3 s vs
 0.2 s forward + backward at [100, 64, 64, 64]). This layer calls TensorFlow's fused kernel
 (`FusedBatchNormV3`, also what TF-Keras 2 used) with the same parameters, defaults and
-moving-average update. Differences from Keras 3: the moving variance is updated with the unbiased batch variance
-(as in TF-Keras 2 and PyTorch), inputs must be 4-D channels-last, and the moving moments are
-averaged across replicas (`aggregation='mean'`), so every replica, checkpoint and export holds the
-same values: the moving average of the replica-mean batch moments (the update is linear). Keras
-leaves them per replica, so a checkpoint would hold replica 0's. The normalisation itself uses each
-replica's own batch moments (no synchronised variant), as Keras' and PyTorch's defaults do, so with
-BatchNorm a step on N replicas is not exactly the step on one device.
+moving-average update. Differences from Keras 3: the moving variance is updated with the unbiased
+batch variance (as in TF-Keras 2 and PyTorch), inputs must be 4-D channels-last, and the moving
+moments are averaged across replicas (`aggregation='mean'`), so every replica, checkpoint and
+export holds the same values: the moving average of the replica-mean batch moments (the update is
+linear). Keras leaves them per replica, so a checkpoint would hold replica 0's. The normalisation
+itself uses each replica's own batch moments (no synchronised variant), as Keras' and PyTorch's
+defaults do, so with BatchNorm a step on N replicas is not exactly the step on one device.
 """
 
 import keras

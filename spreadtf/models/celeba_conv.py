@@ -1,4 +1,6 @@
-"""The paper's CelebA conv encoder and deterministic decoder (the WAE "dc" family; docs/method.md 6.4).
+"""The paper's CelebA conv encoder and deterministic decoder (the WAE "dc" family).
+
+The architecture of the authors' CelebA code (docs/method.md 6.4).
 
 Encoder: four 5x5 stride-2 convs (128-256-512-1024), each with BatchNorm and ReLU; flatten; dense
 mean and dense log-std. Decoder: dense to 4x4x1024, ReLU; four 5x5 stride-2 transposed convs

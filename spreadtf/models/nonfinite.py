@@ -68,7 +68,7 @@ class NonfiniteGuard(tf.Module):
     step = tf.cast(optimizer.iterations, tf.int64)
 
     def apply(gradients, variables):
-      optimizer.apply_gradients(zip(gradients, variables))
+      optimizer.apply_gradients(zip(gradients, variables, strict=True))
 
     def skip():
       optimizer.iterations.assign_add(1)

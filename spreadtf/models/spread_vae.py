@@ -287,7 +287,7 @@ class SpreadVAE(keras.Model):
     terms = self.per_example_terms(images, seed, training=True)
     objective = tf.nn.compute_average_loss(terms['loss'], global_batch_size=global_batch)
     with tf.control_dependencies([objective]):
-      restores = [v.assign(value) for v, value in zip(state, saved)]
+      restores = [v.assign(value) for v, value in zip(state, saved, strict=True)]
     with tf.control_dependencies(restores):
       return tf.identity(objective)
 
@@ -295,8 +295,9 @@ class SpreadVAE(keras.Model):
     """One ascent step of `spread_optimizer` on the spread's variables (per-replica batch).
 
     Maximises the mean objective (the loss `train_step` minimises) over the spread, with the
-    model fixed (BatchNorm: see `spread_batch_statistics`); seeded by `fold_in([seed, 2], spread_optimizer.iterations)`. Call it through
-    `strategy.run` like `train_step`.
+    model fixed (BatchNorm: see `spread_batch_statistics`); seeded by
+    `fold_in([seed, 2], spread_optimizer.iterations)`. Call it through `strategy.run` like
+    `train_step`.
 
     Returns:
       This replica's share of the mean objective before the step (sum over replicas: the mean).
@@ -318,7 +319,7 @@ class SpreadVAE(keras.Model):
       objective = self._objective_share(data, seed)
       negated = -objective  # Ascent: the optimizer minimises the negated objective.
     gradients = tape.gradient(negated, variables)
-    self.spread_optimizer.apply_gradients(zip(gradients, variables))
+    self.spread_optimizer.apply_gradients(zip(gradients, variables, strict=True))
     return objective
 
   def probe_objective(self, data):

@@ -14,8 +14,8 @@ from spreadtf.spreads.kernels import LaplaceSpread
 from spreadtf.spreads.kernels import SpreadKernel
 from spreadtf.spreads.lowrank import LowRankGaussianSpread
 from spreadtf.spreads.spreading import Pushforward
-from spreadtf.spreads.spreading import spread
 from spreadtf.spreads.spreading import SpreadDistribution
+from spreadtf.spreads.spreading import spread
 
 __all__ = [
     'DivergenceEstimate', 'GaussianSpread', 'InjectiveSpread', 'LaplaceSpread',

@@ -127,10 +127,10 @@ def _spread_pair(p, q, kernel, num_inner_samples, seed):
   # The same inner seed for both: common random numbers, so identical p and q give exactly 0.
   p_spread = spread_lib.spread(p, kernel, num_samples=num_inner_samples, seed=seed)
   q_spread = spread_lib.spread(q, kernel, num_samples=num_inner_samples, seed=seed)
-  if p_spread.event_shape.is_fully_defined() and q_spread.event_shape.is_fully_defined():
-    if p_spread.event_shape != q_spread.event_shape:
-      raise ValueError(f'`p` and `q` have different event shapes: {p_spread.event_shape} vs '
-                       f'{q_spread.event_shape}.')
+  if (p_spread.event_shape.is_fully_defined() and q_spread.event_shape.is_fully_defined()
+      and p_spread.event_shape != q_spread.event_shape):
+    raise ValueError(f'`p` and `q` have different event shapes: {p_spread.event_shape} vs '
+                     f'{q_spread.event_shape}.')
   return p_spread, q_spread
 
 

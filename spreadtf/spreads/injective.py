@@ -17,6 +17,7 @@ Written as pure TF (raw `tf.Variable`s, `tf.nn.conv2d`), no Keras, so `spreads/`
     Generative Adversarial Networks. ICLR 2018. https://arxiv.org/abs/1802.05957
 """
 
+import itertools
 import numbers
 
 import tensorflow as tf
@@ -186,7 +187,7 @@ class InjectiveSpread(tf.Module):
     seeds = tf.random.experimental.stateless_split(lowrank.init_seed(seed), 2 * num_layers)
     self.kernels, self.biases, self.power_vectors = [], [], []
     with self.name_scope:
-      for index, (c_in, c_out) in enumerate(zip(widths[:-1], widths[1:])):
+      for index, (c_in, c_out) in enumerate(itertools.pairwise(widths)):
         shape = ([self._kernel_size, self._kernel_size, c_in, c_out] if self._is_image
                  else [c_in, c_out])
         kernel = tf.random.stateless_truncated_normal(shape, seed=seeds[2 * index],
@@ -280,7 +281,7 @@ class InjectiveSpread(tf.Module):
   def _residual_with(self, normalized, x):
     """g(x) for `x` of shape `[batch, event...]` given normalised kernels."""
     h = x
-    for index, (kernel, bias) in enumerate(zip(normalized, self.biases)):
+    for index, (kernel, bias) in enumerate(zip(normalized, self.biases, strict=True)):
       if self._is_image:
         h = tf.nn.conv2d(h, kernel, strides=1, padding='SAME')
       else:

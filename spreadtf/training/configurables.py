@@ -1,7 +1,7 @@
 """External symbols our gin configs use, registered once (and nothing else).
 
-Keras 3 classes cannot take `@gin.configurable` directly (BUILD.md, Stack), and `spreads/` stays free of
-gin, so they are registered here under their own module names: `@keras.optimizers.Adam`,
+Keras 3 classes cannot take `@gin.configurable` directly (BUILD.md, Stack), and `spreads/` stays
+free of gin, so they are registered here under their own module names: `@keras.optimizers.Adam`,
 `@kernels.GaussianSpread`, `@kernels.LaplaceSpread`. Registering the same object twice under the
 same name is harmless in gin, so another module may register the kernels too. The learned
 spreads are `@lowrank.LowRankGaussianSpread` and `@injective.InjectiveSpread`.

@@ -42,7 +42,6 @@ from spreadtf import seeding
 from spreadtf.data import pipeline
 from spreadtf.export import generator
 from spreadtf.training import checkpoints
-from spreadtf.training import configurables  # pylint: disable=unused-import  (gin registration)
 from spreadtf.training import loop
 from spreadtf.training import preemption
 from spreadtf.training import progress as progress_lib
@@ -161,7 +160,7 @@ def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
   strategy = strategy or tf.distribute.get_strategy()
   chief = strategy_lib.is_chief(strategy)
   outdir = workdir if chief else os.path.join(
-      workdir, '.worker_{}'.format(strategy_lib.task_id(strategy)[1]))
+      workdir, f'.worker_{strategy_lib.task_id(strategy)[1]}')
   _check_writable(outdir, 'workdir', 'choose a writable directory.')
   logging.info('Run seed %d, %d replicas. Gin config:\n%s', seed,
                strategy.num_replicas_in_sync, gin.config_str())

@@ -65,9 +65,8 @@ def make_loop_fn(strategy, step_fn, guard=None):
     start = guard.count.read_value() if guard is not None else None
     for _ in tf.range(num_steps):
       strategy.run(step_fn, args=(strategy_lib.split_batch(strategy, next(iterator)),))
-      if guard is not None:
-        if guard.count > start:
-          break
+      if guard is not None and guard.count > start:
+        break
 
   return run
 

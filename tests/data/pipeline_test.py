@@ -1,8 +1,7 @@
 """Tests of the shared pipeline steps: scaling, the CelebA crop, splits, batching, shape check."""
 
-import re
-
 import hashlib
+import re
 
 from absl.testing import parameterized
 import gin
@@ -41,7 +40,7 @@ class PipelineTest(tf.test.TestCase, parameterized.TestCase):
   def test_celeba_split_is_the_authors(self):
     # Known answer from the authors' CelebA data handler: the names '%.6d.jpg' % i for
     # i = 1..202599, random.seed(123); random.shuffle(paths), the last 20,000 held out.
-    names = ['%.6d.jpg' % i for i in range(1, 202600)]
+    names = [f'{i:06d}.jpg' for i in range(1, 202600)]
     test = pipeline.split_items(names, 'test', 20000)
     self.assertLen(test, 20000)
     self.assertEqual(test[:5], ['000009.jpg', '000031.jpg', '000078.jpg', '000081.jpg',
@@ -77,7 +76,7 @@ class PipelineTest(tf.test.TestCase, parameterized.TestCase):
     again = pipeline.batch_images(images, 'train', 4, seed=1, repeat=False)
     self.assertAllEqual(batches, list(again))
     test = pipeline.batch_images(images, 'test', 4, seed=1, repeat=False)
-    self.assertAllEqual(list(test)[0], [0., 1., 2., 3.])
+    self.assertAllEqual(next(iter(test)), [0., 1., 2., 3.])
 
   def test_check_image_shape_passes_a_matching_dataset_through(self):
     dataset = tf.data.Dataset.from_tensors(tf.zeros([2, 28, 28, 1]))

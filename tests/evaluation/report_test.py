@@ -71,10 +71,10 @@ class ReportTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_plots_are_written_for_metrics_that_exist(self):
     out = self.create_tempdir().full_path
-    metric = [m for m in report.METRICS if m.key == 'test_elbo'][0]
+    metric = next(m for m in report.METRICS if m.key == 'test_elbo')
     path = report.plot_metric(self.groups, metric, os.path.join(out, 'elbo.png'))
     self.assertEqual(tf.io.decode_png(tf.io.read_file(path)).shape[-1], 4)
-    kid = [m for m in report.METRICS if m.key == 'kid'][0]
+    kid = next(m for m in report.METRICS if m.key == 'kid')
     self.assertIsNone(report.plot_metric(self.groups, kid, os.path.join(out, 'kid.png')))
     self.assertEqual(os.listdir(out), ['elbo.png'])
 

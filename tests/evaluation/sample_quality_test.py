@@ -87,7 +87,10 @@ class FrechetDistanceTest(tf.test.TestCase, parameterized.TestCase):
 def _mmd2_by_pairs(x, y):
   """Unbiased MMD^2 with the cubic kernel written out pair by pair (independent of the library)."""
   m, dim = x.shape
-  kernel = lambda u, v: (np.dot(u, v) / dim + 1.)**3
+
+  def kernel(u, v):
+    return (np.dot(u, v) / dim + 1.)**3
+
   same = sum(kernel(x[i], x[j]) + kernel(y[i], y[j])
              for i, j in itertools.permutations(range(m), 2))
   cross = sum(kernel(x[i], y[j]) for i, j in itertools.product(range(m), repeat=2))
@@ -137,7 +140,10 @@ class KernelInceptionDistanceTest(tf.test.TestCase, parameterized.TestCase):
   def test_seed_sets_the_subsets(self):
     rng = np.random.RandomState(4)
     a, b = rng.normal(size=(300, 4)), rng.normal(size=(300, 4)) + 0.2
-    kid = lambda seed: sample_quality.kernel_inception_distance(a, b, 5, 100, seed=seed)
+
+    def kid(seed):
+      return sample_quality.kernel_inception_distance(a, b, 5, 100, seed=seed)
+
     self.assertEqual(kid(0), kid(0))
     self.assertNotEqual(kid(0), kid(1))
 
@@ -156,7 +162,7 @@ def _precision_recall_brute_force(real, fake, k):
     return distances[:, k]  # column 0 is the point itself
   cross = scipy.spatial.distance.cdist(fake, real)
   precision = np.mean(np.any(cross <= radii(real)[None, :], axis=1))
-  recall = np.mean(np.any(cross.T <= radii(fake)[None, :], axis=1))
+  recall = np.mean(np.any(radii(fake)[None, :] >= cross.T, axis=1))
   return precision, recall
 
 

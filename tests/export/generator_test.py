@@ -122,9 +122,9 @@ class AtomicExportTest(tf.test.TestCase, parameterized.TestCase):
         f.write(b'half')
       raise tf.errors.ResourceExhaustedError(None, None, 'disk full')
 
-    with mock.patch.object(tf.saved_model, 'save', fail_midway):
-      with self.assertRaisesRegex(OSError, "cannot write the generator export to '.*export'"):
-        generator.export_generator(_make_tiny_model(seed=1).decoder, path)
+    with (mock.patch.object(tf.saved_model, 'save', fail_midway),
+          self.assertRaisesRegex(OSError, "cannot write the generator export to '.*export'")):
+      generator.export_generator(_make_tiny_model(seed=1).decoder, path)
     with open(os.path.join(path, 'saved_model.pb'), 'rb') as f:
       self.assertEqual(f.read(), old)
     self.assertEqual(os.listdir(directory), ['export'])

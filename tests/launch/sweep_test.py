@@ -84,7 +84,7 @@ class SweepTest(tf.test.TestCase, parameterized.TestCase):
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env=_env(), cwd=_REPO) for i in range(2)]
     outputs = [shard.communicate(timeout=600) for shard in shards]
-    for shard, (_, stderr) in zip(shards, outputs):
+    for shard, (_, stderr) in zip(shards, outputs, strict=True):
       self.assertEqual(shard.returncode, 0, stderr[-3000:])
     self.assertIn('Wrote 8 rows', ''.join(stdout for stdout, _ in outputs))
     # Each shard ran two of the four points (round-robin over value-major order).

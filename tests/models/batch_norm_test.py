@@ -14,7 +14,6 @@ import tensorflow as tf
 
 from spreadtf.models import batch_norm
 
-
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # Two logical CPUs must be configured before TensorFlow initialises: a fresh process.
@@ -35,7 +34,8 @@ _MIRRORED_SCRIPT = textwrap.dedent('''
     dataset = tf.data.Dataset.from_tensors(x).unbatch().batch(8)
     batch = next(iter(strategy.experimental_distribute_dataset(dataset)))
     tf.function(lambda b: strategy.run(lambda t: layer(t, training=True), args=(b,)))(batch)
-    means = [v.numpy().tolist() for v in strategy.experimental_local_results(layer.moving_mean.value)]
+    means = [v.numpy().tolist()
+             for v in strategy.experimental_local_results(layer.moving_mean.value)]
     halves = [np.mean(x.numpy()[:4], axis=(0, 1, 2)), np.mean(x.numpy()[4:], axis=(0, 1, 2))]
     print(json.dumps({'means': means, 'expected': (0.01 * np.mean(halves, axis=0)).tolist()}))
 ''')

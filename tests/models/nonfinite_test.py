@@ -45,7 +45,8 @@ class NonfiniteGuardTest(tf.test.TestCase, parameterized.TestCase):
     slots = [v.numpy() for v in optimizer.variables]
     step(variable, optimizer, guard, loss_fn)  # Step 1: not applied.
     self.assertAllEqual(variable, after_good)
-    for old, new in zip(slots[1:], optimizer.variables[1:]):  # Adam's moments: untouched.
+    # Adam's moments: untouched.
+    for old, new in zip(slots[1:], optimizer.variables[1:], strict=True):
       self.assertAllEqual(old, new)
     self.assertEqual(int(optimizer.iterations), 2)  # The step still counts.
     self.assertEqual(guard.read(), (1, 1, metric))

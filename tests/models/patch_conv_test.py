@@ -3,7 +3,6 @@
 from absl.testing import parameterized
 import gin
 import keras
-import numpy as np
 import tensorflow as tf
 
 from spreadtf.models import patch_conv
@@ -37,7 +36,7 @@ class PatchConvTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(y.shape, y_ref.shape)
     self.assertEqual(tuple(y.shape), mine.compute_output_shape(x.shape))
     self.assertAllClose(y, y_ref, atol=1e-5)
-    for grad, grad_ref in zip(grads, grads_ref):
+    for grad, grad_ref in zip(grads, grads_ref, strict=True):
       self.assertAllClose(grad, grad_ref, atol=1e-4)
 
   @parameterized.named_parameters(

@@ -144,7 +144,7 @@ class SpreadVAETest(tf.test.TestCase, parameterized.TestCase):
       before = [v.numpy() for v in model.spread.trainable_variables]
       logs = tf.function(model.train_step)(self.images)
       self.assertTrue(np.isfinite(logs['loss']))
-      for old, new in zip(before, model.spread.trainable_variables):
+      for old, new in zip(before, model.spread.trainable_variables, strict=True):
         self.assertAllEqual(old, new)  # The model step leaves the spread to its own optimizer.
 
   def test_checkpoint_holds_spread_kernel(self):

@@ -171,7 +171,7 @@ class DivergencePropertyTest(tf.test.TestCase, parameterized.TestCase):
     unspread = _gaussian_kl(0., 1., 1.5, 0.5)
     scales = [0.1, 0.3, 1., 3.]
     spread_kls = [float(divergence.spread_kl(p, q, kernels.GaussianSpread(s))) for s in scales]
-    for s, value in zip(scales, spread_kls):
+    for s, value in zip(scales, spread_kls, strict=True):
       want = _gaussian_kl(0., np.sqrt(1. + s**2), 1.5, np.sqrt(0.25 + s**2))
       self.assertAllClose(value, want, rtol=1e-5)
     self.assertAllLess(spread_kls, unspread)

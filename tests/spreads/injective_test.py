@@ -94,7 +94,7 @@ class InjectiveSpreadTest(tf.test.TestCase, parameterized.TestCase):
       with tf.GradientTape() as tape:
         loss = -tf.reduce_sum(tf.square(kernel.residual(x)))
       grads = tape.gradient(loss, kernel.trainable_variables)
-      for var, grad in zip(kernel.trainable_variables, grads):
+      for var, grad in zip(kernel.trainable_variables, grads, strict=True):
         var.assign_sub(50. * grad + 0.05 * (step + 1) * tf.sign(var))
       kernel.transform(x)  # A forward pass refreshes the power-iteration state.
       self.assertAllClose([target] * 3, _reshaped_norms(kernel), rtol=1e-2)
@@ -113,7 +113,7 @@ class InjectiveSpreadTest(tf.test.TestCase, parameterized.TestCase):
   def test_operator_norm_estimate_matches_dense_conv_matrix(self):
     kernel = _make_kernel([4, 4, 2], hidden_channels=3, update_power_iteration=False)
     norms = kernel.layer_operator_norms(iterations=300)
-    for norm, weight in zip(norms.numpy(), kernel.normalized_kernels()):
+    for norm, weight in zip(norms.numpy(), kernel.normalized_kernels(), strict=True):
       c_in = weight.shape[2]
       basis = tf.reshape(tf.eye(16 * c_in), [16 * c_in, 4, 4, c_in])
       matrix = tf.reshape(tf.nn.conv2d(basis, weight, strides=1, padding='SAME'), [16 * c_in, -1])
@@ -143,7 +143,7 @@ class InjectiveSpreadTest(tf.test.TestCase, parameterized.TestCase):
     with tf.GradientTape() as tape:
       loss = -tf.reduce_sum(kernel.at(loc, event_ndims=3).log_prob(y))
     grads = tape.gradient(loss, kernel.trainable_variables)
-    for var, grad in zip(kernel.trainable_variables, grads):
+    for var, grad in zip(kernel.trainable_variables, grads, strict=True):
       self.assertIsNotNone(grad, var.name)
       self.assertAllEqual(tf.math.is_finite(grad), tf.ones_like(grad, tf.bool))
       self.assertGreater(tf.reduce_max(tf.abs(grad)), 0., var.name)
@@ -185,7 +185,7 @@ class InjectiveSpreadTest(tf.test.TestCase, parameterized.TestCase):
     path = tf.train.Checkpoint(spread=kernel).write(self.create_tempdir().full_path + '/ckpt')
     restored = _make_kernel(seed=5)
     tf.train.Checkpoint(spread=restored).read(path).assert_consumed()
-    for a, b in zip(kernel.variables, restored.variables):
+    for a, b in zip(kernel.variables, restored.variables, strict=True):
       self.assertAllEqual(a, b)
     self.assertAllClose(kernel.transform(x, update=False), restored.transform(x, update=False))
     self.assertAllClose(expected, restored.transform(x), atol=1e-5)

@@ -4,7 +4,6 @@ from absl.testing import parameterized
 import numpy as np
 from scipy import stats
 import tensorflow as tf
-
 import tensorflow_probability as tfp
 
 from spreadtf.spreads import kernels

@@ -106,7 +106,7 @@ class RestoreNetworksTest(tf.test.TestCase, parameterized.TestCase):
                  os.path.join(source, 'checkpoints', checkpoints.BEST)):
       self.assertRegex(checkpoints.restore_networks(model, path), r'ckpt-\d$')
       for mine, theirs in zip(model.encoder.weights + model.decoder.weights,
-                              trained.encoder.weights + trained.decoder.weights):
+                              trained.encoder.weights + trained.decoder.weights, strict=True):
         if path != os.path.join(source, 'checkpoints', checkpoints.BEST):
           self.assertAllEqual(mine, theirs)
 

@@ -71,7 +71,7 @@ class TrainLoopTest(tf.test.TestCase, parameterized.TestCase):
       self.assertEqual(result['steps'], 8)
       weights.append(model.get_weights())
     for other in weights[1:]:
-      for first, second in zip(weights[0], other):
+      for first, second in zip(weights[0], other, strict=True):
         self.assertAllClose(first, second, rtol=0., atol=1e-6)
 
   def test_host_loops_end_at_epoch_ends_and_call_the_loop_hook(self):

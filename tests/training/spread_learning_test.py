@@ -99,10 +99,10 @@ class SpreadPhaseTest(tf.test.TestCase, parameterized.TestCase):
     self.assertTrue(np.isfinite(logs['objective_before']))
     # The ascent on the spread raises the model's loss (the spread-KL upper bound) at fixed model.
     self.assertGreater(logs['objective_after'], logs['objective_before'])
-    for old, new in zip(weights, model.weights):
+    for old, new in zip(weights, model.weights, strict=True):
       self.assertAllEqual(old, new)  # Networks, BatchNorm statistics: untouched.
     moved = [float(np.abs(old - new.numpy()).max())
-             for old, new in zip(spread_before, model.spread.trainable_variables)]
+             for old, new in zip(spread_before, model.spread.trainable_variables, strict=True)]
     self.assertGreater(max(moved), 0.)
     # The probe is a deterministic function of the parameters (common random numbers); an
     # injective spread's forward pass also refines its power-iteration state, so it drifts a bit.
@@ -152,16 +152,16 @@ class SpreadPhaseTest(tf.test.TestCase, parameterized.TestCase):
     before = [v.numpy() for v in networks]
     spread_before = [v.numpy() for v in model.spread.trainable_variables]
     objective = tf.function(model.spread_step)(images)
-    for old, variable in zip(before, networks):
+    for old, variable in zip(before, networks, strict=True):
       self.assertAllEqual(old, variable)  # weights and moving averages untouched either way
     self.assertNotAllClose(spread_before[0], model.spread.trainable_variables[0].numpy())
     # The objective the step ascended is the one at batch statistics iff asked.
-    for old, variable in zip(spread_before, model.spread.trainable_variables):
+    for old, variable in zip(spread_before, model.spread.trainable_variables, strict=True):
       variable.assign(old)
     seed = tf.random.experimental.stateless_fold_in(tf.constant([3, 2]), 0)
     terms = {mode: model.per_example_terms(images, seed, training=mode)['loss']
              for mode in (False, True)}
-    for v, old in zip(networks, before):
+    for v, old in zip(networks, before, strict=True):
       v.assign(old)
     self.assertNotAllClose(terms[False], terms[True])  # the two modes really differ here
     self.assertAllClose(objective, tf.reduce_mean(terms[batch_statistics]), rtol=1e-5)

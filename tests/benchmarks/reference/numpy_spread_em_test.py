@@ -81,9 +81,12 @@ class NumpySpreadEmTest(tf.test.TestCase, parameterized.TestCase):
     results = []
     for dtype in (np.float64, np.float32):
       rng = np.random.default_rng(1)   # the same draws, rounded to `dtype`
+
+      def normal(shape, dtype, rng=rng):
+        return rng.standard_normal(shape).astype(dtype)
+
       results.append(numpy_spread_em.em_step(
-          x.astype(dtype), mixing.astype(dtype), 0.,
-          lambda shape, dtype: rng.standard_normal(shape).astype(dtype), 200)[0])
+          x.astype(dtype), mixing.astype(dtype), 0., normal, 200)[0])
     self.assertEqual(results[1].dtype, np.float32)
     self.assertAllClose(results[1], results[0], rtol=1e-3, atol=1e-3)
 

@@ -23,7 +23,7 @@ _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
 _PYTHON = os.path.join(_REPO, '.venv-ref', 'bin', 'python')
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _why_torch_is_unavailable():
   """None if `_PYTHON` imports torch, else the reason."""
   if not os.path.exists(_PYTHON):
