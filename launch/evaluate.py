@@ -41,6 +41,8 @@ flags.DEFINE_string('features', 'default',
                     "Feature extractor: 'default', 'none', or a SavedModel / .keras path.")
 flags.DEFINE_string('inception_weights', None,
                     'InceptionV3 (no top) weights file: use its pool features instead.')
+flags.DEFINE_string('checkpoint', 'best', "'best' (the best test ELBO's, else the latest), "
+                    "'latest', or a checkpoint prefix.")
 flags.DEFINE_integer('seed', 0, 'Evaluation seed.')
 flags.DEFINE_multi_string('gin_bindings', [], 'Bindings applied after the run\'s config.')
 FLAGS = flags.FLAGS
@@ -71,7 +73,7 @@ def main(argv):
       feature_extractor=extractor, num_samples=FLAGS.num_samples,
       num_sample_sets=FLAGS.num_sample_sets, max_images=FLAGS.max_images,
       max_likelihood_images=FLAGS.max_likelihood_images, seed=FLAGS.seed,
-      gin_bindings=FLAGS.gin_bindings)
+      gin_bindings=FLAGS.gin_bindings, checkpoint=FLAGS.checkpoint)
   logging.info('wrote %s', os.path.join(FLAGS.workdir, 'eval.json'))
   print(json.dumps(experiment.summary(result), indent=1))
 

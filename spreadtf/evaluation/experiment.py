@@ -53,14 +53,25 @@ class Run:
   step: int
 
 
-def find_checkpoint(workdir):
-  """The checkpoint to evaluate: the best held-out ELBO's (`checkpoints/best/`), else the latest.
+def find_checkpoint(workdir, which='best'):
+  """The checkpoint to evaluate.
+
+  Args:
+    workdir: a `launch/train.py` workdir.
+    which: 'best' (the best held-out ELBO's, `checkpoints/best/`, else the latest) or 'latest'
+      (the end of training; for learned spreads, whose ELBO moves with the spread, the authors
+      evaluated there).
 
   Raises:
     FileNotFoundError: naming `workdir` when it holds no checkpoint.
+    ValueError: for another `which`.
   """
-  for directory in (os.path.join(workdir, 'checkpoints', 'best'),
-                    os.path.join(workdir, 'checkpoints')):
+  if which not in ('best', 'latest'):
+    raise ValueError(f"which must be 'best' or 'latest', got {which!r}.")
+  directories = [os.path.join(workdir, 'checkpoints')]
+  if which == 'best':
+    directories.insert(0, os.path.join(workdir, 'checkpoints', 'best'))
+  for directory in directories:
     path = tf.train.latest_checkpoint(directory) if tf.io.gfile.isdir(directory) else None
     if path:
       return path
@@ -69,13 +80,14 @@ def find_checkpoint(workdir):
       f'first, e.g. python launch/train.py --workdir={workdir} --gin_file=...')
 
 
-def load_run(workdir, gin_bindings=()):
+def load_run(workdir, gin_bindings=(), checkpoint='best'):
   """Rebuilds a run's model from its operative config and restores its checkpoint.
 
   Args:
     workdir: a `launch/train.py` workdir.
     gin_bindings: extra bindings applied after the run's config (e.g. a new `DATA_DIR` on
       another machine).
+    checkpoint: 'best', 'latest' (see `find_checkpoint`) or a checkpoint prefix.
 
   Returns:
     A `Run`.
@@ -88,7 +100,8 @@ def load_run(workdir, gin_bindings=()):
   if not tf.io.gfile.exists(config):
     raise FileNotFoundError(f'{config!r} does not exist: {workdir!r} is not a launch/train.py '
                             'run (or it never started).')
-  checkpoint = find_checkpoint(workdir)
+  if checkpoint in ('best', 'latest'):
+    checkpoint = find_checkpoint(workdir, checkpoint)
   gin.clear_config()
   gin.parse_config_files_and_bindings([config], list(gin_bindings), skip_unknown=False)
   bindings = gin.get_bindings(_ROOT)
@@ -167,7 +180,7 @@ _QUALITY = ('frechet_distance', 'kid', 'kid_std', 'precision', 'recall')
 
 def evaluate(workdir, num_importance_samples=1000, feature_extractor=None, num_samples=None,
              num_sample_sets=1, max_images=None, max_likelihood_images=None, seed=0,
-             gin_bindings=(), max_decoder_batch=10000, verbose=True):
+             gin_bindings=(), checkpoint='best', max_decoder_batch=10000, verbose=True):
   """Evaluates the run in `workdir` and writes `<workdir>/eval.json` (see the module docstring).
 
   Args:
@@ -185,6 +198,7 @@ def evaluate(workdir, num_importance_samples=1000, feature_extractor=None, num_s
       importance-weighted likelihood (it costs K decoder passes per image).
     seed: evaluation seed (spread noise, latent codes, KID subsets).
     gin_bindings: extra bindings applied after the run's operative config.
+    checkpoint: 'best' (default: the best held-out ELBO, else the latest), 'latest' or a prefix.
     max_decoder_batch: decoder evaluations per call of the likelihood estimate.
     verbose: progress bars.
 
@@ -196,7 +210,7 @@ def evaluate(workdir, num_importance_samples=1000, feature_extractor=None, num_s
     ValueError: if the extractor's input shape does not fit the run's images (checked first).
   """
   start = time.perf_counter()
-  run = load_run(workdir, gin_bindings)
+  run = load_run(workdir, gin_bindings, checkpoint)
   model = run.model
   if feature_extractor is not None:
     features.check_fits(feature_extractor, model.image_shape)

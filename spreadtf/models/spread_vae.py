@@ -2,7 +2,7 @@
 
 The model p(x) = integral delta(x - g(z)) N(z | 0, I) dz has no likelihood, so the ordinary ELBO is
 undefined. Spreading both the data and the model with the same kernel K makes it well defined
-(paper.md 2.3): with y = x + eps, eps ~ K,
+(docs/method.md 3.2): with y = x + eps, eps ~ K,
 
     log p~(y) >= E_q(z|y)[log K(y - g(z))] - KL(q(z|y) || N(0, I))        (the spread ELBO)
 

@@ -121,6 +121,10 @@ class EvaluateTest(tf.test.TestCase):
     shutil.rmtree(os.path.join(copy, 'checkpoints', 'best'))
     self.assertEqual(experiment.find_checkpoint(copy),
                      os.path.join(copy, 'checkpoints', 'ckpt-2'))
+    self.assertEqual(experiment.find_checkpoint(self.run_dir, 'latest'),
+                     os.path.join(self.run_dir, 'checkpoints', 'ckpt-2'))
+    with self.assertRaisesRegex(ValueError, 'best.*latest'):
+      experiment.find_checkpoint(self.run_dir, 'newest')
 
 
 if __name__ == '__main__':
