@@ -70,11 +70,6 @@ class SpreadVAETest(tf.test.TestCase, parameterized.TestCase):
     self.assertGreaterEqual(float(logs['kl']), 0.)
     self.assertEqual(int(model.optimizer.iterations), 1)
 
-  def test_loss_decreases_over_50_steps(self):
-    losses = _train(_make_tiny_model(), self.images, 50)
-    self.assertTrue(np.all(np.isfinite(losses)))
-    self.assertLess(losses[-5:].mean(), 0.8 * losses[:5].mean())
-
   def test_spread_noise_is_seeded_by_model_seed_and_step(self):
     first, second = _make_tiny_model(), _make_tiny_model()
     loss = first.train_step(self.images)['loss']

@@ -59,10 +59,6 @@ class SpreadScheduleTest(tf.test.TestCase, parameterized.TestCase):
     schedule = spread_learning.SpreadSchedule(start_step=3, period=2, num_steps=5)
     self.assertEqual([s for s in range(10) if schedule.is_due(s)], [3, 5, 7, 9])
 
-  def test_factory_builds_the_schedule(self):
-    self.assertEqual(spread_learning.make_spread_schedule(start_step=1, period=4, num_steps=2),
-                     spread_learning.SpreadSchedule(1, 4, 2))
-
   @parameterized.named_parameters(
       ('negative_start', dict(start_step=-1), 'start_step'),
       ('zero_period', dict(period=0), 'period'),
