@@ -8,6 +8,8 @@ the best held-out ELBO) or else its latest, and measures on the held-out split o
   * `iw_log_likelihood`: the importance-weighted log p~(y) with K samples from q(z | y), with its
     standard error over images (a likelihood of data spread with the run's kernel: it compares
     only between runs with the same spread; the VAE baseline's is of the clean data);
+  * `sharpness` (the variance of the Laplacian, a blur measure in pixel space) of generated
+    images, next to `sharpness_real`, the same of the held-out images;
   * with a feature extractor: `frechet_distance`, `kid` / `kid_std`, `precision` / `recall`
     between generated images x = g(z) (no noise added) and the held-out real images, plus the
     same numbers between real training and held-out images (`real_data_reference`: the floor a
@@ -33,6 +35,7 @@ from spreadtf import seeding
 from spreadtf.evaluation import features
 from spreadtf.evaluation import likelihood
 from spreadtf.evaluation import sample_quality
+from spreadtf.evaluation import sharpness
 from spreadtf.training import summaries
 
 __all__ = ['Run', 'find_checkpoint', 'load_run', 'held_out_images', 'generate', 'evaluate',
@@ -235,6 +238,9 @@ def evaluate(workdir, num_importance_samples=1000, feature_extractor=None, num_s
                   iw_num_samples=num_importance_samples, iw_num_images=len(images),
                   iw_elbo_same_draws=iw['elbo'])
 
+  sharpness_samples = generate(model, len(real), seeds['samples'])
+  result.update(sharpness=sharpness.laplacian_variance(sharpness_samples),
+                sharpness_real=sharpness.laplacian_variance(real))
   grid = generate(model, 64, seeds['grid'])
   files.write_bytes(os.path.join(workdir, 'eval_samples.png'),
                     summaries.to_png(summaries.image_grid(tf.constant(grid))).numpy())

@@ -35,7 +35,7 @@ class Metric:
   """A column of the report: where its value comes from and how it is shown."""
   key: str            # key in eval.json or metrics.json
   title: str
-  better: str         # 'higher' or 'lower'
+  better: str         # 'higher', 'lower', or 'real' (closer to the real images' value)
   digits: int = 1
 
 
@@ -46,6 +46,7 @@ METRICS = (
     Metric('kid', 'KID', 'lower', 4),
     Metric('precision', 'precision', 'higher', 3),
     Metric('recall', 'recall', 'higher', 3),
+    Metric('sharpness', 'sharpness (var. of Laplacian)', 'real', 3),
     Metric('best_step', 'steps to best test ELBO', 'lower', 0),
     Metric('train_seconds', 'training time (s)', 'lower', 0),
 )
@@ -144,7 +145,7 @@ def markdown_table(groups, metrics=METRICS):
   """A Markdown table: one row per configuration, mean +- standard error over its seeds."""
   present = [m for m in metrics
              if any(r.values.get(m.key) is not None for runs in groups.values() for r in runs)]
-  arrows = {'higher': 'up', 'lower': 'down'}
+  arrows = {'higher': 'up', 'lower': 'down', 'real': 'near real'}
   header = '| configuration | seeds | ' + ' | '.join(
       f'{m.title} ({arrows[m.better]})' for m in present) + ' |'
   lines = [header, '|' + '---|' * (len(present) + 2)]
@@ -185,7 +186,9 @@ def plot_metric(groups, metric, path):
     ax.plot([i] * len(values), values, 'k.', markersize=5)
   ax.set_xticks(range(len(rows)), [label for label, _ in rows], rotation=20, ha='right')
   ax.set_ylabel(metric.title)
-  ax.set_title(f'{metric.title} ({metric.better} is better; bars: mean +- s.e. over seeds)',
+  better = {'higher': 'higher is better', 'lower': 'lower is better',
+            'real': 'closer to real images is better'}[metric.better]
+  ax.set_title(f'{metric.title} ({better}; bars: mean +- s.e. over seeds)',
                fontsize=9)
   _save(fig, path)
   return path
