@@ -141,8 +141,26 @@ def _cell(runs, metric):
   return text if num == len(runs) else f'{text} ({num} of {len(runs)})'
 
 
+def _real_data_row(groups):
+  """The real-data reference of the runs' eval.json files (real training vs held-out images)."""
+  values = {}
+  for runs in groups.values():
+    for run in runs:
+      reference = dict(run.values.get('real_data_reference') or {})
+      if run.values.get('sharpness_real') is not None:
+        reference['sharpness'] = run.values['sharpness_real']
+      for key, value in reference.items():
+        values.setdefault(key, []).append(value)
+  return {key: float(np.mean(v)) for key, v in values.items()}
+
+
 def markdown_table(groups, metrics=METRICS):
-  """A Markdown table: one row per configuration, mean +- standard error over its seeds."""
+  """A Markdown table: one row per configuration, mean +- standard error over its seeds.
+
+  When the runs' eval.json files hold the real-data reference (real training images scored like
+  generated ones, and the held-out images' sharpness), a last row shows it: the values a perfect
+  model would reach with the same numbers of images.
+  """
   present = [m for m in metrics
              if any(r.values.get(m.key) is not None for runs in groups.values() for r in runs)]
   arrows = {'higher': 'up', 'lower': 'down', 'real': 'near real'}
@@ -152,6 +170,10 @@ def markdown_table(groups, metrics=METRICS):
   for label, runs in groups.items():
     lines.append(f'| {label} | {len(runs)} | ' + ' | '.join(_cell(runs, m) for m in present)
                  + ' |')
+  reference = _real_data_row(groups)
+  if reference:
+    cells = [f'{reference[m.key]:,.{m.digits}f}' if m.key in reference else '' for m in present]
+    lines.append('| real images (reference) | | ' + ' | '.join(cells) + ' |')
   return '\n'.join(lines) + '\n'
 
 

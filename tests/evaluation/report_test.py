@@ -69,6 +69,17 @@ class ReportTest(tf.test.TestCase, parameterized.TestCase):
     self.assertIn('n/a', lines[3])                          # laplace has no FD
     self.assertNotIn('KID', lines[0])                       # no run has it: no column
 
+  def test_real_data_reference_is_the_last_row(self):
+    run = _run(self.root, 'with_reference', 0, 'SPREAD_SCALE = 0.4', {},
+               {'test_elbo': 1., 'frechet_distance': 9., 'sharpness': 0.5, 'sharpness_real': 0.25,
+                'real_data_reference': {'frechet_distance': 2.5}})
+    groups = report.group_by_config([report.load_results(w) for w in self.workdirs + [run]])
+    last = report.markdown_table(groups).splitlines()[-1]
+    self.assertTrue(last.startswith('| real images (reference) | |'), last)
+    self.assertIn('| 2.50 |', last)
+    self.assertIn('| 0.250 |', last)
+    self.assertNotIn('| 2.50 |', report.markdown_table(self.groups))  # no reference: no row
+
   def test_plots_are_written_for_metrics_that_exist(self):
     out = self.create_tempdir().full_path
     metric = next(m for m in report.METRICS if m.key == 'test_elbo')
