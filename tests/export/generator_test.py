@@ -13,6 +13,7 @@ from absl.testing import parameterized
 import gin
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from spreadtf.export import generator
@@ -59,6 +60,9 @@ class GeneratorTest(tf.test.TestCase, parameterized.TestCase):
     gin.clear_config()
     self.addCleanup(gin.clear_config)
 
+  # Slow (a fresh TensorFlow process); the default tier loads exports in process below, and
+  # tests/launch/sample_test.py loads one in a fresh process without TFP.
+  @pytest.mark.slow
   def test_round_trip_in_fresh_process(self):
     model = _make_tiny_model()
     tmp = self.create_tempdir().full_path

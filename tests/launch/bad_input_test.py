@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 from absl.testing import parameterized
+import pytest
 import tensorflow as tf
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -42,6 +43,7 @@ def _earlier_run(workdir, *subdirs):
       f.write('run.seed = 0\n')
 
 
+@pytest.mark.slow
 class BadInputTest(tf.test.TestCase, parameterized.TestCase):
 
   def _assert_fails_keeping_workdir(self, workdir, script, args, *messages):

@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 from absl.testing import parameterized
+import pytest
 import tensorflow as tf
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -26,6 +27,8 @@ _FIELDS = {'task', 'precision', 'batch', 'steps', 'unit', 'spreadtf_rate', 'refe
 
 class BenchmarkTest(tf.test.TestCase, parameterized.TestCase):
 
+  # Slow (a fresh TensorFlow process and the matmul probe); tests/benchmarks/ covers the parts.
+  @pytest.mark.slow
   def test_prints_json_lines_then_table_with_reference_errors(self):
     no_torch = os.path.join(self.create_tempdir().full_path, 'python-no-site')
     with open(no_torch, 'w') as f:

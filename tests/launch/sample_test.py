@@ -6,6 +6,7 @@ import sys
 
 from absl.testing import parameterized
 import keras
+import pytest
 import tensorflow as tf
 
 from spreadtf.export import generator
@@ -56,6 +57,7 @@ class SampleTest(tf.test.TestCase, parameterized.TestCase):
 
   @parameterized.named_parameters(('missing_path', 'missing', 'runs/mnist/export'),
                                   ('training_workdir', 'workdir', '/export'))
+  @pytest.mark.slow
   def test_not_a_saved_model_is_named_and_nothing_is_written(self, kind, hint):
     workdir = self.create_tempdir().full_path
     png = os.path.join(workdir, 'grid.png')

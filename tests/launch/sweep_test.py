@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 from absl.testing import parameterized
+import pytest
 import tensorflow as tf
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -50,6 +51,7 @@ def _point_files(workdir, name):
 
 class SweepTest(tf.test.TestCase, parameterized.TestCase):
 
+  @pytest.mark.slow
   def test_sweep_reuses_only_points_of_the_same_config(self):
     workdir = self.create_tempdir().full_path
     args = ['--values=100', '--seeds=0']
@@ -68,6 +70,21 @@ class SweepTest(tf.test.TestCase, parameterized.TestCase):
     self.assertIn('new --workdir', out.stderr)
     self.assertEqual(os.stat(metrics_path).st_mtime_ns, written)
 
+  def test_sweep_writes_rows_point_files_and_the_plot(self):
+    workdir = self.create_tempdir().full_path
+    out = _sweep(workdir, '--values=100', '--seeds=0')
+    self.assertIn('Wrote 2 rows', out.stdout)
+    rows = _rows(workdir)
+    self.assertEqual([(r['value'], r['seed'], r['method']) for r in rows],
+                     [('100', '0', 'spread_em'), ('100', '0', 'standard_em')])
+    self.assertTrue(all(float(r['relative_error']) >= 0. for r in rows))
+    self.assertEqual(set(_point_files(workdir, 'metrics.json')), {'NUM_POINTS=100/seed=0'})
+    self.assertEqual(_read(os.path.join(workdir, 'error_vs_num_points.png'))[:8],
+                     b'\x89PNG\r\n\x1a\n')
+    self.assertEmpty([n for _, _, names in os.walk(workdir) for n in names if '.tmp-' in n])
+
+  # Slow: three TensorFlow processes (about 30 s on 2 cores).
+  @pytest.mark.slow
   def test_two_shards_in_two_processes_give_the_results_of_one_process(self):
     args = ['--values=100,200', '--seeds=0,1']
     single = self.create_tempdir().full_path
@@ -105,6 +122,7 @@ class SweepTest(tf.test.TestCase, parameterized.TestCase):
         for field in ('relative_error', 'relative_error_rescaled', 'amari_distance'):
           self.assertEqual(got[method][field], expected[method][field], (point, method, field))
 
+  @pytest.mark.slow
   def test_last_shard_merges_and_merge_flag_is_idempotent(self):
     workdir = self.create_tempdir().full_path
     args = ['--values=100,200', '--seeds=0', '--num_shards=2']
@@ -133,6 +151,7 @@ class SweepTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(_read(os.path.join(workdir, 'results.csv')), merged)
     self.assertEqual(_read(os.path.join(workdir, 'error_vs_num_points.png')), plot)
 
+  @pytest.mark.slow
   def test_shard_index_must_be_below_num_shards(self):
     workdir = self.create_tempdir().full_path
     out = _sweep(workdir, '--num_shards=2', '--shard_index=2', check=False)

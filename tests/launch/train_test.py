@@ -1,4 +1,4 @@
-"""The launchers end to end: train.py (smoke run, resume, SIGKILL, SIGTERM) and sample.py."""
+"""launch/train.py killed by SIGKILL or SIGTERM, then run again (its plain run: evaluate_test)."""
 
 import json
 import os
@@ -10,6 +10,7 @@ import time
 from absl.testing import parameterized
 import gin
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from spreadtf import training
@@ -71,27 +72,10 @@ class LaunchTest(tf.test.TestCase, parameterized.TestCase):
     gin.clear_config()
     self.addCleanup(gin.clear_config)
 
-  def test_train_resume_and_sample(self):
-    workdir = self.create_tempdir().full_path
-    flags = ['--workdir', workdir, '--gin_file=mnist/delta_vae_laplace.gin',
-             '--gin_file=smoke.gin', '--gin_bindings=train.seed=0']
-    out = _launch('train.py', *flags)
-    self.assertEqual(out.returncode, 0, out.stderr[-3000:])
-    self.assertIn('Gin config', out.stderr)
-    for name in ('metrics.json', 'operative_config.gin', 'export/saved_model.pb'):
-      self.assertTrue(os.path.exists(os.path.join(workdir, name)), name)
-
-    out = _launch('train.py', *flags, '--gin_bindings=train.num_steps=4')
-    self.assertEqual(out.returncode, 0, out.stderr[-3000:])
-    self.assertIn('resumed from step 2', out.stderr)
-
-    png = os.path.join(workdir, 'grid.png')
-    out = _launch('sample.py', f'--saved_model={workdir}/export', '--num=9', '--seed=0',
-                  f'--out={png}')
-    self.assertEqual(out.returncode, 0, out.stderr[-3000:])
-    image = tf.io.decode_png(tf.io.read_file(png))
-    self.assertEqual(image.shape, [3 * 28, 3 * 28, 1])
-
+  # Both slow (a fresh TensorFlow process and two in-process runs each): the default tier
+  # proves exact resume and the SIGTERM handler in process (tests/training/experiment_test.py,
+  # tests/training/preemption_test.py).
+  @pytest.mark.slow
   def test_sigkill_at_a_random_step_then_rerun_gives_the_uninterrupted_weights(self):
     bindings = ['train.num_steps=100', 'train.steps_per_epoch=5', 'train.steps_per_loop=1',
                 'train.export=False']
@@ -114,6 +98,7 @@ class LaunchTest(tf.test.TestCase, parameterized.TestCase):
     self.assertLessEqual(tiny.max_difference(_final_state(whole, 100),
                                              _final_state(killed, 100)), 1e-6)
 
+  @pytest.mark.slow
   def test_sigterm_mid_epoch_saves_that_step_and_the_rerun_finishes(self):
     bindings = ['train.num_steps=1000', 'train.steps_per_epoch=1000', 'train.export=False']
     workdir, whole = self.create_tempdir().full_path, self.create_tempdir().full_path

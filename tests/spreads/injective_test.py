@@ -2,6 +2,7 @@
 
 from absl.testing import parameterized
 import numpy as np
+import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
@@ -164,6 +165,8 @@ class InjectiveSpreadTest(tf.test.TestCase, parameterized.TestCase):
     kernel.power_iterate(iterations=100)
     self.assertAllClose([0.1] * 3, _reshaped_norms(kernel), rtol=1e-3)
 
+  # Slow: XLA compiles the conv power iteration (several seconds).
+  @pytest.mark.slow
   def test_tf_function_and_jit_agree_with_eager(self):
     kernel = _make_kernel()
     loc = tf.random.stateless_normal([3] + _IMAGE, seed=[8, 8])

@@ -1,4 +1,8 @@
-"""Tests of the training root: outputs, resume, divergence, early stopping, best checkpoint."""
+"""Tests of the training root: outputs, resume, divergence, early stopping, best checkpoint.
+
+Each run here costs about two seconds of tracing, so the default tier keeps one test per
+behaviour; variants and negative controls (marked slow) run with `make test-slow`.
+"""
 
 import functools
 import json
@@ -8,6 +12,7 @@ from absl.testing import parameterized
 import gin
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from spreadtf.data import fake
@@ -35,7 +40,7 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_writes_run_outputs(self):
     workdir = self.create_tempdir().full_path
-    metrics = tiny.run(workdir, num_steps=4)
+    metrics = tiny.run(workdir, num_steps=4, export=True)
     self.assertEqual((metrics['steps'], metrics['status']), (4, 'completed'))
     self.assertEqual(_read_metrics(workdir), metrics)
     for key in ('train_elbo', 'test_elbo', 'examples_per_second', 'best_test_elbo'):
@@ -89,8 +94,14 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
     tiny.run(workdir, num_steps=4)  # Nothing left to do: the finished run's metrics are kept.
     self.assertEqual(_read_metrics(workdir), metrics)
 
-  @parameterized.named_parameters(('one_step_per_loop', 1), ('three_steps_per_loop', 3))
-  def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_run(self, steps_per_loop):
+  def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_run(self):
+    self._check_exact_resume(steps_per_loop=3)  # Resumed mid-loop and mid-epoch.
+
+  @pytest.mark.slow
+  def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_run_one_step_per_loop(self):
+    self._check_exact_resume(steps_per_loop=1)
+
+  def _check_exact_resume(self, steps_per_loop):
     whole, parts = self.create_tempdir().full_path, self.create_tempdir().full_path
     tiny.run(whole, num_steps=9, steps_per_epoch=3, steps_per_loop=steps_per_loop)
     tiny.run(parts, num_steps=4, steps_per_epoch=3, steps_per_loop=steps_per_loop)  # Mid-epoch.
@@ -100,6 +111,7 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
     second = tiny.state_variables(os.path.join(parts, 'checkpoints', 'ckpt-9'))
     self.assertLessEqual(tiny.max_difference(first, second), 1e-6)
 
+  @pytest.mark.slow
   def test_resumed_run_without_the_input_position_reshuffles(self):
     whole, parts = self.create_tempdir().full_path, self.create_tempdir().full_path
     tiny.run(whole, num_steps=6, checkpoint_input=False)
@@ -111,6 +123,7 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
     second = tiny.state_variables(os.path.join(parts, 'checkpoints', 'ckpt-6'))
     self.assertGreater(tiny.max_difference(first, second), 1e-4)
 
+  @pytest.mark.slow
   def test_metrics_json_is_strict_json_when_no_step_was_timed(self):
     workdir = self.create_tempdir().full_path
     tiny.run(workdir, num_steps=2)
@@ -174,6 +187,7 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
     self.assertLen(tf.io.gfile.glob(os.path.join(best_dir, '*.index')), 1)
     self.assertEqual(tiny.run(workdir, **config), metrics)  # Stopped runs stay stopped.
 
+  @pytest.mark.slow
   def test_resume_keeps_the_best_so_far_and_the_stall_count(self):
     whole, parts = self.create_tempdir().full_path, self.create_tempdir().full_path
     config = dict(steps_per_epoch=1, stop_after_stalled_evals=3,
@@ -187,6 +201,7 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
       self.assertEqual(metrics[key], expected[key], key)
     self.assertGreater(metrics['start_step'], 0)
 
+  @pytest.mark.slow
   def test_train_seconds_add_up_over_resumes(self):
     workdir = self.create_tempdir().full_path
     first = tiny.run(workdir, num_steps=2)['train_seconds']
@@ -206,6 +221,7 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
     png = tf.io.decode_png(tf.io.read_file(os.path.join(workdir, 'spread_eigenvectors.png')))
     self.assertEqual(png.shape, [3 * 8, 8, 1])  # Rank 2: two eigenvectors and their mean.
 
+  @pytest.mark.slow
   def test_learned_spread_resume_restores_both_optimizers(self):
     workdir = self.create_tempdir().full_path
     tiny.run_learned(workdir, num_steps=2)
@@ -229,6 +245,7 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual((metrics['start_step'], metrics['steps']), (2, 4))
     self.assertEqual((metrics['spread_phases'], metrics['spread_steps']), (2, 8))
 
+  @pytest.mark.slow
   def test_learned_spread_phases_split_host_loops(self):
     one, many = self.create_tempdir().full_path, self.create_tempdir().full_path
     schedule = spread_learning.SpreadSchedule(start_step=1, period=3, num_steps=2)

@@ -17,6 +17,7 @@ import textwrap
 
 from absl.testing import parameterized
 import gin
+import pytest
 import tensorflow as tf
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -182,10 +183,18 @@ class MirroredTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(out.returncode, 0, out.stderr[-3000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
 
-  @parameterized.named_parameters(('spread', 'spread'), ('low_variance', 'low_variance'),
+  def test_two_replicas_match_one_device(self):
+    self._check_two_replicas_match_one_device('spread')
+
+  # Each variant is a fresh two-device process (about 15 s): the slow tier runs them.
+  @parameterized.named_parameters(('low_variance', 'low_variance'),
                                   ('learned_spread', 'learned_spread'),
                                   ('steps_per_loop', 'steps_per_loop'))
-  def test_two_replicas_match_one_device(self, objective):
+  @pytest.mark.slow
+  def test_two_replicas_match_one_device_variant(self, objective):
+    self._check_two_replicas_match_one_device(objective)
+
+  def _check_two_replicas_match_one_device(self, objective):
     result = self._run_script(_SCRIPT, objective)
     self.assertEqual(result['replicas'], 2)
     # The steps moved every weight matrix (and, for a learned spread, its factor L_raw).
@@ -198,6 +207,7 @@ class MirroredTest(tf.test.TestCase, parameterized.TestCase):
     else:
       self.assertLess(result['weight_diff'], 1e-5)
 
+  @pytest.mark.slow
   def test_nan_in_one_replica_skips_the_step_on_both(self):
     result = self._run_script(_NAN_SCRIPT)
     self.assertEqual(result['replicas'], 2)
@@ -206,6 +216,7 @@ class MirroredTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(result['changed_by_nan_step'], 0.)
     self.assertGreater(result['changed_by_good_steps'], 1e-5)
 
+  @pytest.mark.slow
   def test_resumed_root_run_ends_with_the_uninterrupted_weights(self):
     result = self._run_script(_RESUME_SCRIPT)
     self.assertEqual(result['replicas'], 2)

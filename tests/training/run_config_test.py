@@ -107,7 +107,7 @@ class WorkdirTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_unwritable_export_path_is_a_clear_error_before_training(self):
     workdir = self.create_tempdir().full_path
-    tiny.run(workdir, num_steps=2)
+    tiny.run(workdir, num_steps=2, export=True)
     export = os.path.join(workdir, 'export')
     tf.io.gfile.rmtree(export)
     with open(export, 'w') as f:
@@ -115,7 +115,7 @@ class WorkdirTest(tf.test.TestCase, parameterized.TestCase):
     before = tiny.hash_tree(workdir)
     with self.assertRaisesRegex(OSError, "export path '.*export'.*it is a file.*train.export "
                                 '= False'):
-      tiny.run(workdir, num_steps=4)
+      tiny.run(workdir, num_steps=4, export=True)
     self.assertEqual(tiny.hash_tree(workdir), before)
     self.assertEqual(tiny.run(workdir, num_steps=4, export=False)['steps'], 4)
 

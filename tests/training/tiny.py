@@ -48,12 +48,15 @@ def make_nan_data(split, global_batch_size, seed, nan_step, repeat=True):
 
 
 def run(workdir, num_steps, **overrides):
-  """`experiment.train` of the tiny model on 16 fake images, batch 4, 2 steps per epoch."""
+  """`experiment.train` of the tiny model on 16 fake images, batch 4, 2 steps per epoch.
+
+  No SavedModel export unless `export=True` is passed: exporting costs more than the run.
+  """
   config = dict(seed=0, data_fn=functools.partial(fake.make_fake_dataset,
                                                   image_shape=IMAGE_SHAPE, num_examples=16),
                 model_fn=make_tiny_model, optimizer_fn=make_adam, global_batch_size=4,
                 num_steps=num_steps, steps_per_epoch=2, eval_steps=1, num_samples=4,
-                verbose=False)
+                export=False, verbose=False)
   config.update(overrides)
   return experiment.train(workdir, **config)
 
