@@ -1,6 +1,7 @@
-"""evaluate.py and report.py end to end on a smoke run, each in its own process.
+"""train.py, evaluate.py and report.py end to end on a smoke run, each in its own process.
 
-The run is trained in this process (launch/train.py itself runs as a process in train_test.py).
+The default tier's only run of the training launcher as a process (train_test.py kills and
+re-runs it, slow).
 """
 
 import json
@@ -10,8 +11,6 @@ import sys
 
 import gin
 import tensorflow as tf
-
-from spreadtf import training
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -32,10 +31,12 @@ class EvaluateLaunchTest(tf.test.TestCase):
   def test_evaluate_then_report_a_smoke_run(self):
     root = self.create_tempdir().full_path
     workdir = os.path.join(root, 'gaussian', 'seed=0')
-    gin.add_config_file_search_path(os.path.join(_REPO, 'gin'))
-    gin.parse_config_files_and_bindings(['mnist/delta_vae_gaussian.gin', 'smoke.gin'],
-                                        ['train.seed = 0'], skip_unknown=False)
-    training.train(workdir=workdir, verbose=False)
+    out = _launch('train.py', f'--workdir={workdir}', '--gin_file=mnist/delta_vae_gaussian.gin',
+                  '--gin_file=smoke.gin', '--gin_bindings=train.seed = 0')
+    self.assertEqual(out.returncode, 0, out.stderr[-3000:])
+    for name in ('metrics.json', 'operative_config.gin', 'run_config.json',
+                 'export/saved_model.pb'):
+      self.assertTrue(os.path.exists(os.path.join(workdir, name)), name)
 
     out = _launch('evaluate.py', f'--workdir={workdir}', '--num_importance_samples=3',
                   '--features=none')
