@@ -24,19 +24,9 @@ flags.DEFINE_string('out', None, 'Output directory of report.md and the plots.')
 FLAGS = flags.FLAGS
 
 
-def _expand(patterns):
-  workdirs = []
-  for pattern in patterns:
-    found = sorted(tf.io.gfile.glob(pattern)) if any(c in pattern for c in '*?[') else [pattern]
-    if not found:
-      raise FileNotFoundError(f'--runs pattern {pattern!r} matches nothing.')
-    workdirs.extend(d for d in found if tf.io.gfile.isdir(d))
-  return workdirs
-
-
 def main(argv):
   del argv
-  groups = report.group_by_config([report.load_results(w) for w in _expand(FLAGS.runs)])
+  groups = report.group_by_config([report.load_results(w) for w in report.find_runs(FLAGS.runs)])
   tf.io.gfile.makedirs(FLAGS.out)
   table = report.markdown_table(groups)
   files.write_text(os.path.join(FLAGS.out, 'report.md'), table)

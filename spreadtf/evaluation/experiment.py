@@ -30,12 +30,14 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from spreadtf import config as config_lib
 from spreadtf import files
 from spreadtf import seeding
 from spreadtf.evaluation import features
 from spreadtf.evaluation import likelihood
 from spreadtf.evaluation import sample_quality
 from spreadtf.evaluation import sharpness
+from spreadtf.training import checkpoints
 from spreadtf.training import summaries
 
 __all__ = ['Run', 'find_checkpoint', 'load_run', 'held_out_images', 'generate', 'evaluate',
@@ -73,7 +75,7 @@ def find_checkpoint(workdir, which='best'):
     raise ValueError(f"which must be 'best' or 'latest', got {which!r}.")
   directories = [os.path.join(workdir, 'checkpoints')]
   if which == 'best':
-    directories.insert(0, os.path.join(workdir, 'checkpoints', 'best'))
+    directories.insert(0, os.path.join(workdir, 'checkpoints', checkpoints.BEST))
   for directory in directories:
     path = tf.train.latest_checkpoint(directory) if tf.io.gfile.isdir(directory) else None
     if path:
@@ -105,8 +107,9 @@ def load_run(workdir, gin_bindings=(), checkpoint='best'):
                             'run (or it never started).')
   if checkpoint in ('best', 'latest'):
     checkpoint = find_checkpoint(workdir, checkpoint)
-  gin.clear_config()
-  gin.parse_config_files_and_bindings([config], list(gin_bindings), skip_unknown=False)
+  # config.parse, not gin directly: a misspelt macro in `gin_bindings` (a `DATA_DIR` typo)
+  # would otherwise be accepted and evaluate the run on its training-time paths.
+  config_lib.parse([config], list(gin_bindings), gin_dir=workdir)
   bindings = gin.get_bindings(_ROOT)
   seed = bindings['seed']
   model = bindings['model_fn'](seed=seeding.sub_seed(seed, 'model'))

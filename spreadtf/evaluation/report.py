@@ -26,8 +26,8 @@ import tensorflow as tf
 
 from spreadtf import files
 
-__all__ = ['Metric', 'METRICS', 'RunResults', 'load_results', 'group_by_config', 'mean_stderr',
-           'markdown_table', 'plot_metric', 'plot_sample_grids']
+__all__ = ['Metric', 'METRICS', 'RunResults', 'find_runs', 'load_results', 'group_by_config',
+           'mean_stderr', 'markdown_table', 'plot_metric', 'plot_sample_grids']
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +68,26 @@ def _read_json(path):
     return {}
   with tf.io.gfile.GFile(path) as f:
     return json.load(f)
+
+
+def find_runs(patterns):
+  """Run directories named by `patterns` (paths or glob patterns), in order.
+
+  Raises:
+    FileNotFoundError: naming a pattern that matches no directory, or a path that is not one.
+  """
+  workdirs = []
+  for pattern in patterns:
+    if any(c in pattern for c in '*?['):
+      found = [d for d in sorted(tf.io.gfile.glob(pattern)) if tf.io.gfile.isdir(d)]
+      if not found:
+        raise FileNotFoundError(f'--runs pattern {pattern!r} matches no directory.')
+      workdirs.extend(found)
+    elif tf.io.gfile.isdir(pattern):
+      workdirs.append(pattern)
+    else:
+      raise FileNotFoundError(f'--runs entry {pattern!r} is not a directory.')
+  return workdirs
 
 
 def load_results(workdir):

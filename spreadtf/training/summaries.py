@@ -10,6 +10,7 @@ __all__ = ['image_grid', 'to_png', 'eigenvector_images', 'write_epoch_summaries'
 
 # The TF-only tiling lives in spreadtf.images (launch/sample.py uses it without TFP).
 image_grid = images_lib.image_grid
+to_png = images_lib.to_png
 
 
 def write_epoch_summaries(writer, step, train_logs, test_logs, samples):
@@ -28,11 +29,6 @@ def write_epoch_summaries(writer, step, train_logs, test_logs, samples):
         tf.summary.scalar(f'{prefix}/{name}', value)
     tf.summary.image('samples', image_grid(samples)[None], max_outputs=1)
   writer.flush()
-
-
-def to_png(grid):
-  """PNG bytes (scalar string tensor) of a `[height, width, channels]` image in [0, 1]."""
-  return tf.io.encode_png(tf.cast(tf.round(tf.clip_by_value(grid, 0., 1.) * 255.), tf.uint8))
 
 
 def eigenvector_images(spread, image_shape, num):

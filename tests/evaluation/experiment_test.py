@@ -113,6 +113,11 @@ class EvaluateTest(tf.test.TestCase):
     with self.assertRaisesRegex(FileNotFoundError, 'operative_config.gin'):
       experiment.evaluate(self.create_tempdir().full_path, verbose=False)
 
+  def test_a_misspelt_macro_in_the_bindings_is_named_before_any_work(self):
+    with self.assertRaisesRegex(ValueError, r"\['SPREAD_SCALEE'\].*SPREAD_SCALE"):
+      experiment.evaluate(self.run_dir, gin_bindings=['SPREAD_SCALEE = 0.5'], verbose=False)
+    self.assertFalse(os.path.exists(os.path.join(self.run_dir, 'eval.json')))
+
   def test_prefers_the_best_checkpoint_and_falls_back_to_the_latest(self):
     best = experiment.find_checkpoint(self.run_dir)
     self.assertEqual(os.path.dirname(best), os.path.join(self.run_dir, 'checkpoints', 'best'))

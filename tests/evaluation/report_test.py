@@ -97,6 +97,19 @@ class ReportTest(tf.test.TestCase, parameterized.TestCase):
                                     os.path.join(self.create_tempdir().full_path, 's.png'))
     self.assertTrue(os.path.exists(path))
 
+  def test_find_runs_expands_globs_and_names_what_matches_nothing(self):
+    root = self.create_tempdir().full_path
+    for name in ('a/seed=0', 'a/seed=1', 'b/seed=0'):
+      os.makedirs(os.path.join(root, name))
+    with open(os.path.join(root, 'a', 'seed=2'), 'w') as f:
+      f.write('a file, not a run')
+    self.assertEqual(report.find_runs([f'{root}/a/seed=*', f'{root}/b/seed=0']),
+                     [f'{root}/a/seed=0', f'{root}/a/seed=1', f'{root}/b/seed=0'])
+    with self.assertRaisesRegex(FileNotFoundError, 'c/seed=0.*is not a directory'):
+      report.find_runs([f'{root}/a/seed=*', f'{root}/c/seed=0'])
+    with self.assertRaisesRegex(FileNotFoundError, r'c/\*.*matches no directory'):
+      report.find_runs([f'{root}/c/*'])
+
   def test_a_directory_without_results_is_named(self):
     empty = self.create_tempdir().full_path
     with self.assertRaisesRegex(FileNotFoundError, 'neither metrics.json nor eval.json'):
