@@ -11,12 +11,14 @@ appears once its upload completes, so the final name is never half-written there
 """
 
 import json
+import math
 import os
 import uuid
 
+import numpy as np
 import tensorflow as tf
 
-__all__ = ['temporary_name', 'write_bytes', 'write_text', 'write_json']
+__all__ = ['temporary_name', 'write_bytes', 'write_text', 'json_ready', 'write_json']
 
 
 def temporary_name(path):
@@ -64,10 +66,27 @@ def write_text(path, text):
   return write_bytes(path, text)
 
 
+def json_ready(value):
+  """`value` for strict JSON: NumPy scalars as Python numbers, NaN and inf as None (null).
+
+  Dicts, lists and tuples are converted recursively (tuples become lists, as JSON reads them).
+  """
+  if isinstance(value, dict):
+    return {k: json_ready(v) for k, v in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [json_ready(v) for v in value]
+  if isinstance(value, np.generic):
+    value = value.item()
+  if isinstance(value, float) and not math.isfinite(value):
+    return None
+  return value
+
+
 def write_json(path, obj):
   """Writes `obj` as indented strict JSON (NaN and inf are errors) to `path` atomically.
 
   Raises:
-    ValueError: if `obj` holds NaN or inf (replace them by None first); nothing is written.
+    ValueError: if `obj` holds NaN or inf (`json_ready` replaces them by None); nothing is
+      written.
   """
   return write_bytes(path, json.dumps(obj, indent=2, allow_nan=False) + '\n')

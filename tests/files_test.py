@@ -5,6 +5,7 @@ import os
 from unittest import mock
 
 from absl.testing import parameterized
+import numpy as np
 import tensorflow as tf
 
 from spreadtf import files
@@ -27,6 +28,19 @@ class FilesTest(tf.test.TestCase, parameterized.TestCase):
       files.write_json(path, {'a': float('nan')})
     with open(path) as f:
       self.assertEqual(json.load(f), {'a': 1})
+
+  def test_json_ready_makes_nested_numpy_and_non_finite_values_strict_json(self):
+    value = {'a': np.float32(0.5), 'b': [np.int64(3), float('nan')],
+             'c': {'d': (float('inf'), -np.inf, 1.5)}, 'e': 'text', 'f': None}
+    ready = files.json_ready(value)
+    self.assertEqual(ready, {'a': 0.5, 'b': [3, None], 'c': {'d': [None, None, 1.5]},
+                             'e': 'text', 'f': None})
+    self.assertIs(type(ready['a']), float)
+    self.assertIs(type(ready['b'][0]), int)
+    path = os.path.join(self.create_tempdir().full_path, 'm.json')
+    files.write_json(path, ready)  # Strict JSON: it would raise on NaN.
+    with open(path) as f:
+      self.assertEqual(json.load(f), ready)
 
   def test_a_failed_write_keeps_the_old_file_whole(self):
     directory = self.create_tempdir().full_path

@@ -265,7 +265,7 @@ def evaluate(workdir, num_importance_samples=1000, feature_extractor=None, num_s
     result['feature_extractor'] = feature_extractor.description()
   result['eval_seconds'] = time.perf_counter() - start
 
-  files.write_json(os.path.join(workdir, 'eval.json'), _json_ready(result))
+  files.write_json(os.path.join(workdir, 'eval.json'), files.json_ready(result))
   writer = tf.summary.create_file_writer(os.path.join(workdir, 'tensorboard', 'eval'))
   with writer.as_default(step=run.step):
     for name, value in result.items():
@@ -281,16 +281,3 @@ def summary(result):
           'iw_log_likelihood_stderr', 'iw_num_samples', 'frechet_distance', 'kid', 'kid_std',
           'precision', 'recall', 'eval_seconds')
   return {k: result[k] for k in keys if k in result}
-
-
-def _json_ready(value):
-  """NumPy scalars to Python numbers, non-finite floats to None (eval.json is strict JSON)."""
-  if isinstance(value, dict):
-    return {k: _json_ready(v) for k, v in value.items()}
-  if isinstance(value, (list, tuple)):
-    return [_json_ready(v) for v in value]
-  if isinstance(value, np.generic):
-    value = value.item()
-  if isinstance(value, float) and not np.isfinite(value):
-    return None
-  return value

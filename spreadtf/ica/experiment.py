@@ -13,7 +13,6 @@
 Every file except the TensorBoard logs is written atomically (`spreadtf.files`).
 """
 
-import math
 import os
 import time
 
@@ -65,13 +64,6 @@ def format_table(results):
 
 def _write_operative_config(workdir):
   files.write_text(os.path.join(workdir, 'operative_config.gin'), gin.operative_config_str())
-
-
-def _finite_or_none(results):
-  """`results` with every non-finite float replaced by None (metrics.json is strict JSON)."""
-  return {name: {key: None if isinstance(value, float) and not math.isfinite(value) else value
-                 for key, value in result.items()}
-          for name, result in results.items()}
 
 
 def _format(value, spec):
@@ -209,7 +201,7 @@ def run(workdir, seed=gin.REQUIRED, x_dim=10, z_dim=5, num_points=2000, gamma=0.
     files.write_bytes(os.path.join(workdir, 'error_vs_iteration.png'), plots.error_vs_iteration(
         curves, fastica_error, f'X={x_dim}, Z={z_dim}, N={num_points}, gamma={gamma:g}'))
   _write_operative_config(workdir)
-  results = _finite_or_none(results)
+  results = files.json_ready(results)
   # Last: a sweep takes an existing metrics.json as "this point is done".
   files.write_json(os.path.join(workdir, 'metrics.json'), results)
   return results

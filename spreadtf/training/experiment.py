@@ -34,7 +34,6 @@ import time
 from absl import logging
 import gin
 import keras
-import numpy as np
 import tensorflow as tf
 
 from spreadtf import files
@@ -53,12 +52,6 @@ from spreadtf.training import summaries
 __all__ = ['STATUSES', 'train']
 
 STATUSES = ('completed', 'early_stopped', 'diverged', 'preempted')
-
-
-def _finite_or_none(metrics):
-  """`metrics` with NaN/inf floats as None: metrics.json stays strict JSON (null, not NaN)."""
-  return {k: (None if isinstance(v, float) and not np.isfinite(v) else v)
-          for k, v in metrics.items()}
 
 
 def _read_json(path):
@@ -300,7 +293,7 @@ def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
                    spread_steps=int(model.spread_optimizer.iterations.numpy()),
                    spread_objective_before=phases[-1]['objective_before'] if phases else None,
                    spread_objective_after=phases[-1]['objective_after'] if phases else None)
-  metrics = _finite_or_none(metrics)
+  metrics = files.json_ready(metrics)
   metrics_path = os.path.join(workdir, 'metrics.json')
   kept = _read_json(metrics_path) if finished else None  # Written last: the export is done.
   if kept is not None and kept.get('status') not in ('completed', 'early_stopped'):
