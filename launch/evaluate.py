@@ -19,13 +19,14 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from spreadtf.evaluation import classifier
 from spreadtf.evaluation import experiment
 from spreadtf.evaluation import features as features_lib
 
 __all__ = []
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_FEATURES = os.path.join(_REPO, 'runs', 'features', 'mnist5k')
+DEFAULT_FEATURES = os.path.join(_REPO, classifier.DEFAULT_DIR)
 
 flags.DEFINE_string('workdir', None, 'The training run to evaluate.')
 flags.DEFINE_integer('num_importance_samples', 1000,

@@ -17,9 +17,8 @@ import tensorflow as tf
 
 from spreadtf.evaluation import classifier
 
-# Where launch/evaluate.py looks for the default feature extractor.
-_DEFAULT_OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'runs',
-                            'features', 'mnist5k')
+_DEFAULT_OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                            classifier.DEFAULT_DIR)
 
 flags.DEFINE_string('out', _DEFAULT_OUT, 'Output directory (SavedModel and classifier.json); '
                     'default runs/features/mnist5k in the repository.')

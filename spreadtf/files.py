@@ -18,7 +18,8 @@ import uuid
 import numpy as np
 import tensorflow as tf
 
-__all__ = ['temporary_name', 'write_bytes', 'write_text', 'json_ready', 'write_json']
+__all__ = ['temporary_name', 'write_bytes', 'write_text', 'json_ready', 'write_json',
+           'save_model']
 
 
 def temporary_name(path):
@@ -90,3 +91,61 @@ def write_json(path, obj):
       written.
   """
   return write_bytes(path, json.dumps(obj, indent=2, allow_nan=False) + '\n')
+
+
+def save_model(module, path, signatures, what):
+  """`tf.saved_model.save(module, ...)` to `path` atomically: staged beside it, then swapped in.
+
+  Temporary exports left beside `path` by an earlier process killed mid-save are removed first.
+  The swap is two renames (local disks: atomic each; object stores emulate renames by copying).
+
+  Args:
+    module: the `tf.Module` to save.
+    path: output directory; an existing SavedModel there is replaced only once the new one is
+      complete.
+    signatures: as for `tf.saved_model.save`.
+    what: what is saved, for errors (e.g. 'the generator export').
+
+  Returns:
+    `path`.
+
+  Raises:
+    OSError: naming `what` and `path` if it cannot be written (a file in the way, a parent
+      that is not writable); an existing SavedModel is left in place.
+  """
+  _remove_stale(path)
+  staging = temporary_name(path)
+  try:
+    tf.saved_model.save(module, staging, signatures=signatures)
+    _swap_in(staging, path, what)
+  except tf.errors.OpError as e:
+    raise OSError(f'cannot write {what} to {path!r}: {e.message}') from e
+  finally:
+    if tf.io.gfile.exists(staging):
+      tf.io.gfile.rmtree(staging)
+  return path
+
+
+def _swap_in(staging, path, what):
+  """Replaces `path` (if any) by the complete directory `staging`."""
+  if tf.io.gfile.exists(path):
+    if not tf.io.gfile.isdir(path):
+      raise OSError(f'cannot write {what} to {path!r}: a file is in the way; move it aside or '
+                    'choose another path.')
+    old = temporary_name(path)
+    tf.io.gfile.rename(path, old)
+    tf.io.gfile.rename(staging, path)
+    tf.io.gfile.rmtree(old)
+  else:
+    tf.io.gfile.rename(staging, path)
+
+
+def _remove_stale(path):
+  """Deletes temporary directories beside `path` left by an earlier process killed mid-save."""
+  directory, base = os.path.split(path)
+  if not tf.io.gfile.isdir(directory or '.'):
+    return
+  for stale in tf.io.gfile.glob(os.path.join(directory, f'.{base}.tmp-*')):
+    pid = stale.rsplit('.tmp-', 1)[1].split('-')[0]
+    if pid != str(os.getpid()) and tf.io.gfile.isdir(stale):
+      tf.io.gfile.rmtree(stale)

@@ -29,7 +29,12 @@ import tensorflow as tf
 from spreadtf import files
 from spreadtf.data import mnist5k
 
-__all__ = ['FEATURES_LAYER', 'make_classifier', 'export_classifier', 'train_feature_classifier']
+__all__ = ['DEFAULT_DIR', 'FEATURES_LAYER', 'make_classifier', 'export_classifier',
+           'train_feature_classifier']
+
+# Where launch/train_features.py writes the default feature extractor and launch/evaluate.py
+# looks for it, relative to the repository root.
+DEFAULT_DIR = os.path.join('runs', 'features', 'mnist5k')
 
 FEATURES_LAYER = 'features'
 
@@ -98,16 +103,17 @@ def export_classifier(model, path, test_accuracy):
 
   Args:
     model: a built classifier with a `FEATURES_LAYER` layer.
-    path: output directory.
+    path: output directory; an existing SavedModel there is replaced only once the new one is
+      complete.
     test_accuracy: its test accuracy in [0, 1], stored as the `test_accuracy` variable.
 
   Returns:
     `path`.
   """
   module = _ClassifierModule(model, test_accuracy)
-  tf.saved_model.save(module, path, signatures={'serving_default': module.features,
-                                                'logits': module.logits})
-  return path
+  return files.save_model(module, path, signatures={'serving_default': module.features,
+                                                    'logits': module.logits},
+                          what='the feature classifier')
 
 
 def _evenly_spaced(images, labels, num):

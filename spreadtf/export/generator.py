@@ -18,7 +18,6 @@ export, the new one, or (for the instant between the two renames) none.
     images = loaded.sample(tf.constant(64), tf.constant([0, 0]))['images']
 """
 
-import os
 
 import tensorflow as tf
 
@@ -63,40 +62,5 @@ def export_generator(decoder, path):
       not writable); an existing export is left in place.
   """
   module = Generator(decoder)
-  _remove_stale(path)
-  staging = files.temporary_name(path)
-  try:
-    tf.saved_model.save(module, staging, signatures={
-        'serving_default': module.decode, 'sample': module.sample})
-    _swap_in(staging, path)
-  except tf.errors.OpError as e:
-    raise OSError(f'cannot write the generator export to {path!r}: {e.message}') from e
-  finally:
-    if tf.io.gfile.exists(staging):
-      tf.io.gfile.rmtree(staging)
-  return path
-
-
-def _swap_in(staging, path):
-  """Replaces `path` (if any) by the complete directory `staging`."""
-  if tf.io.gfile.exists(path):
-    if not tf.io.gfile.isdir(path):
-      raise OSError(f'cannot write the generator export to {path!r}: a file is in the way; '
-                    'move it aside or choose another workdir.')
-    old = files.temporary_name(path)
-    tf.io.gfile.rename(path, old)
-    tf.io.gfile.rename(staging, path)
-    tf.io.gfile.rmtree(old)
-  else:
-    tf.io.gfile.rename(staging, path)
-
-
-def _remove_stale(path):
-  """Deletes temporary exports beside `path` left by an earlier process killed mid-export."""
-  directory, base = os.path.split(path)
-  if not tf.io.gfile.isdir(directory or '.'):
-    return
-  for stale in tf.io.gfile.glob(os.path.join(directory, f'.{base}.tmp-*')):
-    pid = stale.rsplit('.tmp-', 1)[1].split('-')[0]
-    if pid != str(os.getpid()) and tf.io.gfile.isdir(stale):
-      tf.io.gfile.rmtree(stale)
+  return files.save_model(module, path, signatures={
+      'serving_default': module.decode, 'sample': module.sample}, what='the generator export')
