@@ -21,7 +21,7 @@ demo: $(VENV)/.installed
 	$(PY) launch/divergence_demo.py && $(PY) launch/ica.py --gin_file=ica/demo.gin --workdir=runs/demo
 
 test: $(VENV)/.installed
-	$(PY) -m pytest -q -n 2 --dist loadfile
+	$(PY) -m pytest -q -n 2 --dist worksteal
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
