@@ -27,7 +27,7 @@ lint: $(VENV)/.installed
 	$(PY) -m ruff check .
 
 test-slow: $(VENV)/.installed
-	$(PY) -m pytest -q -m slow
+	$(PY) -m pytest -q -n 2 --dist worksteal -m slow
 
 $(REF_VENV)/.installed: $(REF_REQUIREMENTS)
 	test -x $(REF_PY) || $(PYTHON) -m venv $(REF_VENV)
