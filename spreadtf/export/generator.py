@@ -18,7 +18,6 @@ export, the new one, or (for the instant between the two renames) none.
     images = loaded.sample(tf.constant(64), tf.constant([0, 0]))['images']
 """
 
-
 import tensorflow as tf
 
 from spreadtf import files

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 
-import gin
 import tensorflow as tf
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -22,11 +21,6 @@ def _launch(script, *args):
 
 
 class EvaluateLaunchTest(tf.test.TestCase):
-
-  def setUp(self):
-    super().setUp()
-    gin.clear_config()
-    self.addCleanup(gin.clear_config)
 
   def test_evaluate_then_report_a_smoke_run(self):
     root = self.create_tempdir().full_path
