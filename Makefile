@@ -35,7 +35,7 @@ $(REF_VENV)/.installed: $(REF_REQUIREMENTS)
 	touch $@
 
 benchmark: $(VENV)/.installed $(REF_VENV)/.installed
-	$(PY) -m launch.benchmark --torch_python=$(CURDIR)/$(REF_PY)
+	$(PY) launch/benchmark.py --torch_python=$(CURDIR)/$(REF_PY)
 
 # The real-digit study of the README: five MNIST configurations x three seeds on mnist5k, each
 # trained until its test ELBO stops improving, evaluated (IW likelihood with K = 1,000, sample

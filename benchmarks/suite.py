@@ -25,9 +25,9 @@ import tensorflow as tf
 
 from benchmarks import flops
 from benchmarks import hardware
-from benchmarks import ica
 from benchmarks import references
-from benchmarks import vae
+from benchmarks import spread_em_timing
+from benchmarks import vae_step_timing
 
 __all__ = ['SpreadEmTask', 'DeltaVaeTask', 'TASKS', 'PRECISIONS', 'configure', 'plan',
            'measure_matmul', 'run_task', 'format_table']
@@ -73,8 +73,8 @@ class SpreadEmTask:
   def measure(self, precision):
     """Returns `(iterations/s, FLOPs per iteration)` of spreadtf."""
     del precision
-    rate = ica.time_em(self.x_dim, self.z_dim, self.num_points, self.num_posterior_samples,
-                       iterations=self.steps,
+    rate = spread_em_timing.time_em(self.x_dim, self.z_dim, self.num_points,
+                                    self.num_posterior_samples, iterations=self.steps,
                        common_random_numbers=self.common_random_numbers)['iterations_per_s']
     return rate, flops.spread_em_flops(self.num_points, self.x_dim, self.z_dim,
                                        self.num_posterior_samples, self.common_random_numbers)
@@ -98,7 +98,7 @@ class DeltaVaeTask:
   Each side runs one untimed step, then `steps` timed ones (the figure is the median).
   'mixed_bfloat16' is compared with PyTorch's bfloat16 autocast.
   """
-  network: vae.Network
+  network: vae_step_timing.Network
   reference_net: str
   batch: int
   steps: int
@@ -114,7 +114,8 @@ class DeltaVaeTask:
 
   def measure(self, precision):
     """Returns `(examples/s, FLOPs per example)` of spreadtf."""
-    result = vae.time_train_step(self.network, self.batch, self.steps, precision=precision)
+    result = vae_step_timing.time_train_step(self.network, self.batch, self.steps,
+                                             precision=precision)
     return result['examples_per_s'], result['flops_per_example']
 
   def reference_command(self, precision):
@@ -130,9 +131,9 @@ TASKS = {
     # Independent draws per point (the textbook E-step); NumPy compiles nothing, so its reference
     # needs no warm-up; one iteration took 12-25 s on either side here under load.
     'ica_em_independent': SpreadEmTask(common_random_numbers=False, steps=1, reference_warmup=0),
-    'vae_mlp': DeltaVaeTask(vae.MNIST_MLP, reference_net='mlp', batch=100, steps=20),
+    'vae_mlp': DeltaVaeTask(vae_step_timing.MNIST_MLP, reference_net='mlp', batch=100, steps=20),
     # The paper's CelebA nets: about 9 GFLOPs per example, several seconds per step at batch 32.
-    'vae_conv': DeltaVaeTask(vae.CELEBA_CONV, reference_net='conv', batch=32, steps=3),
+    'vae_conv': DeltaVaeTask(vae_step_timing.CELEBA_CONV, reference_net='conv', batch=32, steps=3),
 }
 
 

@@ -1,9 +1,7 @@
 r"""Benchmarks spreadtf against plain NumPy and PyTorch references, side by side in one run.
 
-Run from the repository root (`benchmarks` is a package there, not installed):
-
-  python -m launch.benchmark --torch_python=.venv-ref/bin/python   # what `make benchmark` runs
-  python -m launch.benchmark --task=vae_conv --precision=float32 --batch=16 --steps=2
+  python launch/benchmark.py --torch_python=.venv-ref/bin/python   # what `make benchmark` runs
+  python launch/benchmark.py --task=vae_conv --precision=float32 --batch=16 --steps=2
 
 Prints one JSON line per (task, precision), then a summary table (fields: benchmarks/suite.py).
 The NumPy reference runs with this Python (--numpy_python to change it), the PyTorch one with

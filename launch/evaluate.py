@@ -6,7 +6,7 @@ r"""Evaluates a training run: held-out likelihood and sample quality, written to
 
 Reads the run's own operative_config.gin and its best (else latest) checkpoint and writes
 <workdir>/eval.json, <workdir>/eval_samples.png and TensorBoard scalars eval/* (see
-spreadtf/evaluation/experiment.py). Sample-quality metrics are computed in the feature space of
+spreadtf/evaluation/evaluation_run.py). Sample-quality metrics are computed in the feature space of
 --features: 'default' is the mnist5k digit classifier at runs/features/mnist5k (train it once with
 launch/train_features.py) for 28x28x1 runs, a path is any SavedModel or .keras model, 'none'
 skips them; --inception_weights uses InceptionV3 pool features with weights you supply.
@@ -19,14 +19,14 @@ from absl import app
 from absl import flags
 from absl import logging
 
-from spreadtf.evaluation import classifier
-from spreadtf.evaluation import experiment
+from spreadtf.evaluation import evaluation_run
+from spreadtf.evaluation import feature_classifier
 from spreadtf.evaluation import features as features_lib
 
 __all__ = []
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_FEATURES = os.path.join(_REPO, classifier.DEFAULT_DIR)
+DEFAULT_FEATURES = os.path.join(_REPO, feature_classifier.DEFAULT_DIR)
 
 flags.DEFINE_string('workdir', None, 'The training run to evaluate.')
 flags.DEFINE_integer('num_importance_samples', 1000,
@@ -69,14 +69,14 @@ def _feature_extractor(features, inception_weights):
 def main(argv):
   del argv
   extractor = _feature_extractor(FLAGS.features, FLAGS.inception_weights)
-  result = experiment.evaluate(
+  result = evaluation_run.evaluate(
       FLAGS.workdir, num_importance_samples=FLAGS.num_importance_samples,
       feature_extractor=extractor, num_samples=FLAGS.num_samples,
       num_sample_sets=FLAGS.num_sample_sets, max_images=FLAGS.max_images,
       max_likelihood_images=FLAGS.max_likelihood_images, seed=FLAGS.seed,
       gin_bindings=FLAGS.gin_bindings, checkpoint=FLAGS.checkpoint)
   logging.info('wrote %s', os.path.join(FLAGS.workdir, 'eval.json'))
-  print(json.dumps(experiment.summary(result), indent=1))
+  print(json.dumps(evaluation_run.summary(result), indent=1))
 
 
 if __name__ == '__main__':

@@ -4,23 +4,21 @@ r"""Runs deterministic ICA with spread EM, standard EM and FastICA, configured b
       --gin_bindings='run.num_iterations = 100'
 
 Writes operative_config.gin, metrics.json, TensorBoard scalars and error_vs_iteration.png into
---workdir (see spreadtf/ica/experiment.py) and prints the final table. A missing gin file, an
-unknown binding or a misspelt macro stops it before it writes anything (spreadtf/config.py).
+--workdir (see spreadtf/ica/ica_run.py) and prints the final table. A missing gin file, an
+unknown binding or a misspelt macro stops it before it writes anything (spreadtf/gin_parsing.py).
 """
 
-import os
 
 from absl import app
 from absl import flags
 from absl import logging
 import gin
 
-from spreadtf import config
-from spreadtf.ica import experiment
+from spreadtf import gin_parsing
+from spreadtf.ica import ica_run
 
 __all__ = []
 
-_GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'gin')
 
 flags.DEFINE_string('workdir', None, 'Output directory: metrics, plots, TensorBoard, config.')
 flags.DEFINE_multi_string('gin_file', [], 'Gin files, relative to the repo gin/ directory.')
@@ -30,10 +28,10 @@ FLAGS = flags.FLAGS
 
 def main(argv):
   del argv
-  config.parse(FLAGS.gin_file, FLAGS.gin_bindings, gin_dir=_GIN_DIR)
+  gin_parsing.parse(FLAGS.gin_file, FLAGS.gin_bindings)
   logging.info('Gin config:\n%s', gin.config_str())
-  results = experiment.run(workdir=FLAGS.workdir)
-  print(experiment.format_table(results))
+  results = ica_run.run(workdir=FLAGS.workdir)
+  print(ica_run.format_table(results))
 
 
 if __name__ == '__main__':

@@ -11,7 +11,7 @@ r"""Sweeps one gin macro over values and seeds, then writes results.csv and the 
 
 The gin files name the swept macro and its grid (SWEEP_PARAMETER, SWEEP_VALUES, SWEEP_SEEDS);
 --values and --seeds override the grid. The points are the (value, seed) pairs, value-major. Each
-point runs spreadtf.ica.experiment.run into <workdir>/<PARAMETER>=<value>/seed=<seed>/, whose
+point runs spreadtf.ica.ica_run.run into <workdir>/<PARAMETER>=<value>/seed=<seed>/, whose
 metrics.json (written atomically, last) marks the point done. When every point is done, the sweep
 writes <workdir>/results.csv and <workdir>/error_vs_<parameter>.png (mean +- standard error over
 seeds), both atomically.
@@ -25,9 +25,9 @@ same results) and atomic, so two shards merging at once is harmless. If a shard 
 (done points are reused) or run --merge once all points are done.
 
 A missing gin file, an unknown binding or a misspelt macro stops the sweep before it writes
-anything (spreadtf/config.py). Each point records its resolved gin config (files, bindings, value
-and seed; not the shard) in sweep_config.gin before it runs. A point whose metrics.json exists is
-reused only if that record equals the point's current config; otherwise (or if the record is
+anything (spreadtf/gin_parsing.py). Each point records its resolved gin config (files, bindings,
+value and seed; not the shard) in sweep_config.gin before it runs. A point whose metrics.json exists
+is reused only if that record equals the point's current config; otherwise (or if the record is
 missing) the sweep stops before running anything and names the point, so one workdir never mixes
 results of different configs. Every shard checks every point before running, and the merge
 checks them all again.
@@ -45,14 +45,13 @@ from absl import logging
 import gin
 import tensorflow as tf
 
-from spreadtf import config
 from spreadtf import files
-from spreadtf.ica import experiment
+from spreadtf import gin_parsing
+from spreadtf.ica import ica_run
 from spreadtf.ica import plots
 
 __all__ = []
 
-_GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'gin')
 _FIELDS = ('relative_error', 'relative_error_rescaled', 'amari_distance', 'wall_s', 'iterations')
 _CONFIG = 'sweep_config.gin'
 _METRICS = 'metrics.json'
@@ -136,7 +135,7 @@ def main(argv):
   if FLAGS.shard_index >= FLAGS.num_shards:
     raise app.UsageError(f'--shard_index={FLAGS.shard_index} must be below '
                          f'--num_shards={FLAGS.num_shards} (shards count from 0).')
-  config.parse(FLAGS.gin_file, FLAGS.gin_bindings, gin_dir=_GIN_DIR, used_macros=_GRID)
+  gin_parsing.parse(FLAGS.gin_file, FLAGS.gin_bindings, used_macros=_GRID)
   parameter = gin.query_parameter('%SWEEP_PARAMETER')
   values = FLAGS.values or [repr(v) for v in gin.query_parameter('%SWEEP_VALUES')]
   seeds = [int(s) for s in (FLAGS.seeds or gin.query_parameter('%SWEEP_SEEDS'))]
@@ -156,7 +155,7 @@ def main(argv):
       tf.io.gfile.makedirs(workdir)
       files.write_text(os.path.join(workdir, _CONFIG), resolved)
       _parse_point(FLAGS.gin_file, FLAGS.gin_bindings, parameter, value, seed)
-      experiment.run(workdir=workdir)
+      ica_run.run(workdir=workdir)
   missing = [(index, workdir) for index, (_, _, workdir, _) in enumerate(points)
              if not tf.io.gfile.exists(os.path.join(workdir, _METRICS))]
   if missing:

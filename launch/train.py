@@ -12,16 +12,13 @@ configuration is refused). SIGTERM saves a checkpoint at the current step and ex
 root logs the gin config.
 """
 
-import os
 
 from absl import app
 from absl import flags
 from absl import logging
 
-from spreadtf import config
+from spreadtf import gin_parsing
 from spreadtf import training
-
-_GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'gin')
 
 flags.DEFINE_string('workdir', None, 'Checkpoints, logs, operative config, exports.')
 flags.DEFINE_multi_string('gin_file', [], 'Gin files, relative to the repo gin/ directory.')
@@ -36,7 +33,7 @@ PREEMPTED_EXIT_CODE = 42  # TensorFlow's restart code; a scheduler must not coun
 
 def main(argv):
   del argv
-  config.parse(FLAGS.gin_file, FLAGS.gin_bindings, gin_dir=_GIN_DIR)
+  gin_parsing.parse(FLAGS.gin_file, FLAGS.gin_bindings)
   strategy = training.make_strategy(FLAGS.strategy, tpu=FLAGS.tpu)
   metrics = training.train(workdir=FLAGS.workdir, strategy=strategy)
   logging.info('Metrics: %s', metrics)

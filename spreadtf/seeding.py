@@ -1,6 +1,6 @@
 """Named sub-seeds: one integer run seed, a deterministic and independent seed per named use.
 
-A root (the ICA root `spreadtf.ica.experiment.run`, the training root) takes one integer seed and
+A root (the ICA root `spreadtf.ica.ica_run.run`, the training root) takes one integer seed and
 derives every other seed from it by name (data, initial parameters, EM noise, ...), never by bare
 salts such as `[seed, 0]`, `[seed, 1]`:
 

@@ -13,7 +13,7 @@ class SubSeedTest(tf.test.TestCase, parameterized.TestCase):
       ('model', 0, 'model', 1191314193), ('samples', 0, 'samples', 2139859783),
       ('data_at_step_0', 7, 'data/0', 463778686), ('data_at_step_400', 123, 'data/400', 248070224))
   def test_known_answers_match_the_training_roots_derivation(self, seed, name, expected):
-    # The values spreadtf.training.experiment.sub_seed gave when this module was split off, so
+    # The values spreadtf.training.training_run.sub_seed gave when this module was split off, so
     # the training root can switch to it without changing any run.
     self.assertEqual(seeding.sub_seed(seed, name), expected)
 

@@ -10,7 +10,7 @@ import collections
 import tensorflow as tf
 
 from spreadtf import seeding
-from spreadtf.ica import model
+from spreadtf.ica import mixing_model
 
 __all__ = ['Problem', 'make_problem', 'initial_mixing']
 
@@ -37,15 +37,15 @@ def make_problem(x_dim, z_dim, num_points, gamma, seed, source=None, dtype=tf.fl
     num_points: number of data points N.
     gamma: observation-noise standard deviation (0 for deterministic ICA).
     seed: the run seed, a non-negative Python int.
-    source: scalar `tfd.Distribution` of each source; defaults to `model.laplace_source(dtype)`
-      (zero-mean, unit-variance Laplace).
+    source: scalar `tfd.Distribution` of each source; defaults to
+      `mixing_model.laplace_source(dtype)` (zero-mean, unit-variance Laplace).
     dtype: float dtype of the returned tensors.
 
   Returns:
     A `Problem` of tensors.
   """
-  source = model.laplace_source(dtype) if source is None else source
-  model.check_source(source)
+  source = mixing_model.laplace_source(dtype) if source is None else source
+  mixing_model.check_source(source)
   signs = tf.random.stateless_uniform([x_dim, z_dim], _stateless_seed(seed, 'mixing'), maxval=2,
                                       dtype=tf.int32)
   mixing = tf.cast(2 * signs - 1, dtype)

@@ -40,7 +40,7 @@ Both are bounded in memory by `chunk_size * S_z` (times Z for independent draws)
 import tensorflow as tf
 
 from spreadtf import seeding
-from spreadtf.ica import model
+from spreadtf.ica import mixing_model
 from spreadtf.spreads import kernels
 
 __all__ = ['ExpectationMaximization', 'fit']
@@ -77,7 +77,7 @@ class ExpectationMaximization:
     Raises:
       ValueError: for non-positive sizes, a non-positive fixed spread, or a bad source.
     """
-    model.check_source(source)
+    mixing_model.check_source(source)
     for name, value in (('num_posterior_samples', num_posterior_samples),
                         ('num_spread_samples', num_spread_samples), ('chunk_size', chunk_size)):
       if int(value) != value or value < 1:
@@ -109,7 +109,7 @@ class ExpectationMaximization:
     if not self._spread:
       return tf.zeros([], mixing.dtype)
     if self._spread_scale is None:
-      return model.heuristic_spread_scale(mixing)
+      return mixing_model.heuristic_spread_scale(mixing)
     return tf.constant(self._spread_scale, mixing.dtype)
 
   def _step(self, x, mixing, gamma, seed):
@@ -210,12 +210,12 @@ def fit(em, x, mixing, gamma, num_iterations, seed, callback=None):
 
   Raises:
     ValueError: for NaN/inf data, X < Z, a singular initial A or gamma < 0 (see
-      `model.check_inputs`), or a source prior of another dtype than the data, before any
+      `mixing_model.check_inputs`), or a source prior of another dtype than the data, before any
       iteration runs.
   """
-  model.check_inputs(x, mixing, gamma)
+  mixing_model.check_inputs(x, mixing, gamma)
   x = tf.convert_to_tensor(x)
-  model.check_source(em.source, x.dtype)
+  mixing_model.check_source(em.source, x.dtype)
   mixing = tf.convert_to_tensor(mixing, dtype=x.dtype)
   gamma = tf.constant(gamma, x.dtype)
   base = tf.constant([seeding.sub_seed(seed, 'em'), 0], tf.int32)

@@ -30,7 +30,7 @@ averages (every non-trainable variable of the networks) are put back after the s
 not updated. For networks without BatchNorm (the MLPs) the two are the same.
 
 Non-finite steps: `train_step` applies an update only when the loss and every gradient are finite
-(`spreadtf.models.nonfinite`); other steps advance `optimizer.iterations` without an update and
+(`spreadtf.nonfinite_guard`); other steps advance `optimizer.iterations` without an update and
 are counted by `model.nonfinite_guard`, which the training loop reads once per host loop.
 
 Randomness is stateless: the step seed is `fold_in([seed, salt], optimizer.iterations)`. Under a
@@ -49,7 +49,7 @@ import gin
 import keras
 import tensorflow as tf
 
-from spreadtf.models import nonfinite
+from spreadtf import nonfinite_guard
 
 __all__ = ['SpreadVAE', 'make_spread_vae', 'gaussian_kl']
 
@@ -143,7 +143,7 @@ class SpreadVAE(keras.Model):
     self.image_shape = tuple(int(d) for d in decoder.outputs[0].shape[1:])
     self._trackers = [keras.metrics.Mean(name=n) for n in ('loss', 'elbo', 'reconstruction',
                                                            'kl')]
-    self.nonfinite_guard = nonfinite.NonfiniteGuard()
+    self.nonfinite_guard = nonfinite_guard.NonfiniteGuard()
 
   @property
   def metrics(self):
@@ -250,7 +250,7 @@ class SpreadVAE(keras.Model):
     """One optimizer step on a (per-replica) batch; returns the running metric means.
 
     A step whose loss or gradients are not finite is not applied (`optimizer.iterations` still
-    advances), is counted by `nonfinite_guard` (see `spreadtf.models.nonfinite`) and adds
+    advances), is counted by `nonfinite_guard` (see `spreadtf.nonfinite_guard`) and adds
     nothing to the metrics.
     """
     images = data[0] if isinstance(data, (tuple, list)) else data

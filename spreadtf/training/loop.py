@@ -11,7 +11,7 @@ callback that does the I/O (summaries, checkpoints); nothing inside the compiled
 effects.
 
 Non-finite steps: `SpreadVAE.train_step` applies no update when its loss or a gradient is NaN
-or Inf and counts the step in `model.nonfinite_guard` (`spreadtf.models.nonfinite`). The loop
+or Inf and counts the step in `model.nonfinite_guard` (`spreadtf.nonfinite_guard`). The loop
 reads that counter once per host loop (a local read, no collective). With
 `on_nonfinite='stop'` the compiled loop also breaks right after such a step, and the host raises
 `DivergedError` naming it; with `'skip_step'` training goes on and the skipped steps are

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from spreadtf.evaluation import classifier
+from spreadtf.evaluation import feature_classifier
 from spreadtf.evaluation import features
 
 
@@ -20,12 +20,12 @@ def _make_tiny_model(**overrides):
   config = dict(image_shape=(12, 12, 1), num_classes=3, feature_dim=6)
   config.update(overrides)
   keras.utils.set_random_seed(0)
-  return classifier.make_classifier(**config)
+  return feature_classifier.make_classifier(**config)
 
 
 def _penultimate(model, images):
   """The `features` layer's output, computed by Keras directly."""
-  return keras.Model(model.input, model.get_layer(classifier.FEATURES_LAYER).output)(images)
+  return keras.Model(model.input, model.get_layer(feature_classifier.FEATURES_LAYER).output)(images)
 
 
 def _images(num, shape=(12, 12, 1), seed=0):
@@ -45,7 +45,7 @@ class FeatureExtractorTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_saved_model_features_equal_the_keras_penultimate_output(self):
     model = _make_tiny_model()
-    path = classifier.export_classifier(model, self.create_tempdir().full_path, 0.875)
+    path = feature_classifier.export_classifier(model, self.create_tempdir().full_path, 0.875)
     extractor = features.load_feature_extractor(path, batch_size=3)
     images = _images(7)  # batches of 3, 3 and 1
     result = extractor(images)
@@ -61,7 +61,7 @@ class FeatureExtractorTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_saved_model_logits_equal_the_keras_output(self):
     model = _make_tiny_model()
-    path = classifier.export_classifier(model, self.create_tempdir().full_path, 0.5)
+    path = feature_classifier.export_classifier(model, self.create_tempdir().full_path, 0.5)
     loaded = tf.saved_model.load(path)
     images = _images(4)
     self.assertAllClose(loaded.logits(images)['logits'], model(images), atol=1e-6)
@@ -116,7 +116,7 @@ class FeatureExtractorTest(tf.test.TestCase, parameterized.TestCase):
   def test_content_hash_is_stable_and_changes_with_the_weights(self):
     model = _make_tiny_model()
     root = self.create_tempdir().full_path
-    path = classifier.export_classifier(model, os.path.join(root, 'a'), 0.5)
+    path = feature_classifier.export_classifier(model, os.path.join(root, 'a'), 0.5)
     first = features.load_feature_extractor(path).description()['sha256']
     self.assertEqual(features.load_feature_extractor(path).description()['sha256'], first)
     copy = shutil.copytree(path, os.path.join(root, 'copy'))
@@ -128,7 +128,7 @@ class FeatureExtractorTest(tf.test.TestCase, parameterized.TestCase):
     kernel.assign(kernel + 1e-3)
     self.assertNotEqual(features.load_feature_extractor(model).description()['sha256'],
                         memory_hash)
-    changed = classifier.export_classifier(model, os.path.join(root, 'b'), 0.5)
+    changed = feature_classifier.export_classifier(model, os.path.join(root, 'b'), 0.5)
     self.assertNotEqual(features.content_sha256(changed), first)
 
   def test_content_hash_covers_graph_variables_and_assets_only(self):

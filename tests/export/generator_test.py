@@ -61,7 +61,7 @@ class GeneratorTest(tf.test.TestCase, parameterized.TestCase):
     self.addCleanup(gin.clear_config)
 
   # Slow (a fresh TensorFlow process); the default tier loads exports in process below, and
-  # tests/launch/sample_test.py loads one in a fresh process without TFP.
+  # tests/end_to_end/sample_test.py loads one in a fresh process without TFP.
   @pytest.mark.slow
   def test_round_trip_in_fresh_process(self):
     model = _make_tiny_model()

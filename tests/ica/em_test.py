@@ -12,7 +12,7 @@ import tensorflow_probability as tfp
 from spreadtf.ica import data
 from spreadtf.ica import em
 from spreadtf.ica import metrics
-from spreadtf.ica import model
+from spreadtf.ica import mixing_model
 
 tfd = tfp.distributions
 
@@ -63,8 +63,8 @@ def _importance_sampling_statistics(y, mixing, noise_variance, eps, log_prob):
 
 
 def _fit_error(spread, problem, a_init, gamma, iterations, seed, **kwargs):
-  estimator = em.ExpectationMaximization(model.laplace_source(problem.x.dtype), spread=spread,
-                                         **kwargs)
+  estimator = em.ExpectationMaximization(mixing_model.laplace_source(problem.x.dtype),
+                                         spread=spread, **kwargs)
   mixing = em.fit(estimator, problem.x, a_init, gamma, iterations, seed)
   return metrics.relative_error(problem.mixing, mixing)
 
@@ -84,12 +84,12 @@ class ExpectationMaximizationTest(tf.test.TestCase, parameterized.TestCase):
     a_init = data.initial_mixing(4, 4, seed=3, dtype=tf.float64)
     seed = tf.constant([0, 1])
     zero = tf.constant(0., tf.float64)
-    standard = em.ExpectationMaximization(model.laplace_source(tf.float64), spread=False,
+    standard = em.ExpectationMaximization(mixing_model.laplace_source(tf.float64), spread=False,
                                           num_posterior_samples=100)
     new_mixing, sigma = standard.step(problem.x, a_init, zero, seed)
     self.assertEqual(float(sigma), 0.)
     self.assertAllClose(new_mixing, a_init, rtol=1e-11, atol=1e-12)
-    spread = em.ExpectationMaximization(model.laplace_source(tf.float64), spread=True,
+    spread = em.ExpectationMaximization(mixing_model.laplace_source(tf.float64), spread=True,
                                         num_posterior_samples=100)
     new_mixing, sigma = spread.step(problem.x, a_init, zero, seed)
     self.assertGreater(float(sigma), 0.)
@@ -119,7 +119,7 @@ class ExpectationMaximizationTest(tf.test.TestCase, parameterized.TestCase):
     problem = data.make_problem(5, 3, 100, 0.1, seed=4, dtype=tf.float64)
     a_init = data.initial_mixing(5, 3, seed=4, dtype=tf.float64)
     args = (problem.x, a_init, tf.constant(0.1, tf.float64), tf.constant([3, 4]))
-    source = model.laplace_source(tf.float64)
+    source = mixing_model.laplace_source(tf.float64)
     whole, _ = em.ExpectationMaximization(source, chunk_size=1000).step(*args)
     chunked, _ = em.ExpectationMaximization(source, chunk_size=7).step(*args)
     self.assertAllClose(whole, chunked, rtol=1e-10)
@@ -127,7 +127,7 @@ class ExpectationMaximizationTest(tf.test.TestCase, parameterized.TestCase):
   def test_step_is_deterministic_in_seed(self):
     problem = data.make_problem(5, 3, 100, 0.1, seed=4)
     a_init = data.initial_mixing(5, 3, seed=4)
-    estimator = em.ExpectationMaximization(model.laplace_source(), num_posterior_samples=50)
+    estimator = em.ExpectationMaximization(mixing_model.laplace_source(), num_posterior_samples=50)
     first, _ = estimator.step(problem.x, a_init, 0.1, tf.constant([1, 2]))
     second, _ = estimator.step(problem.x, a_init, 0.1, tf.constant([1, 2]))
     third, _ = estimator.step(problem.x, a_init, 0.1, tf.constant([1, 3]))
@@ -181,7 +181,7 @@ class ExpectationMaximizationTest(tf.test.TestCase, parameterized.TestCase):
     problem = data.make_problem(5, 3, 100, 0., seed=4, dtype=tf.float64)
     a_init = data.initial_mixing(5, 3, seed=4, dtype=tf.float64)
     args = (problem.x, a_init, tf.constant(0., tf.float64), tf.constant([3, 4]))
-    source = model.laplace_source(tf.float64)
+    source = mixing_model.laplace_source(tf.float64)
     results = [em.ExpectationMaximization(source, num_posterior_samples=20, chunk_size=size,
                                           common_random_numbers=False).expectations(*args)
                for size in (1000, 7, 1)]
@@ -201,7 +201,7 @@ class ExpectationMaximizationTest(tf.test.TestCase, parameterized.TestCase):
     mixing = np.random.default_rng(6).standard_normal((10, 5)).astype(dtype)
     mixing[:, 4] = 0.3 * mixing[:, 0] + 0.7 * mixing[:, 1]
     x = data.make_problem(10, 5, 50, 0.1, seed=0, dtype=tf.as_dtype(dtype)).x
-    estimator = em.ExpectationMaximization(model.laplace_source(tf.as_dtype(dtype)),
+    estimator = em.ExpectationMaximization(mixing_model.laplace_source(tf.as_dtype(dtype)),
                                            num_posterior_samples=10)
     calls = []
     with self.assertRaisesRegex(ValueError, 'singular'):
@@ -224,14 +224,14 @@ class ExpectationMaximizationTest(tf.test.TestCase, parameterized.TestCase):
     else:
       gamma = -0.5
     calls = []
-    estimator = em.ExpectationMaximization(model.laplace_source(), num_posterior_samples=10)
+    estimator = em.ExpectationMaximization(mixing_model.laplace_source(), num_posterior_samples=10)
     with self.assertRaisesRegex(ValueError, message):
       em.fit(estimator, x, mixing, gamma, 3, seed=0, callback=lambda *a: calls.append(a))
     self.assertEmpty(calls)
 
   def test_fit_rejects_source_of_another_dtype(self):
     problem = data.make_problem(4, 2, 20, 0.1, seed=0)
-    estimator = em.ExpectationMaximization(model.laplace_source(tf.float64))
+    estimator = em.ExpectationMaximization(mixing_model.laplace_source(tf.float64))
     with self.assertRaisesRegex(ValueError, 'dtype float64'):
       em.fit(estimator, problem.x, data.initial_mixing(4, 2, seed=0), 0.1, 1, seed=0)
 
@@ -242,7 +242,7 @@ class ExpectationMaximizationTest(tf.test.TestCase, parameterized.TestCase):
       ('nan_spread', dict(spread_scale=float('nan')), 'fixed `spread_scale` must be > 0, got nan'))
   def test_rejects_bad_options(self, options, message):
     with self.assertRaisesRegex(ValueError, message):
-      em.ExpectationMaximization(model.laplace_source(), **options)
+      em.ExpectationMaximization(mixing_model.laplace_source(), **options)
 
   @pytest.mark.slow
   def test_common_random_numbers_match_independent_draws_on_demo_size(self):

@@ -8,7 +8,7 @@ import gin
 import tensorflow as tf
 
 from spreadtf.training import checkpoints
-from tests.training import tiny
+from tests import testing
 
 
 def _truncate(path):
@@ -40,16 +40,16 @@ class RestoreLatestTest(tf.test.TestCase, parameterized.TestCase):
   def test_bad_checkpoint_is_a_clear_error_and_the_workdir_is_unchanged(
       self, name, damage, error, message):
     workdir = self.create_tempdir().full_path
-    tiny.run(workdir, num_steps=2)
+    testing.run(workdir, num_steps=2)
     damage(os.path.join(workdir, 'checkpoints', name))
-    before = tiny.hash_tree(workdir)
+    before = testing.hash_tree(workdir)
     with self.assertRaisesRegex(error, message):
-      tiny.run(workdir, num_steps=4)
-    self.assertEqual(tiny.hash_tree(workdir), before)
+      testing.run(workdir, num_steps=4)
+    self.assertEqual(testing.hash_tree(workdir), before)
 
   def test_checkpoint_holds_progress_and_input_position(self):
     workdir = self.create_tempdir().full_path
-    tiny.run(workdir, num_steps=2)
+    testing.run(workdir, num_steps=2)
     saved = {name.split('/')[0] for name, _ in tf.train.list_variables(
         os.path.join(workdir, 'checkpoints', 'ckpt-2'))}
     self.assertContainsSubset({'model', 'optimizer', 'step', 'progress', 'data'}, saved)
@@ -74,17 +74,17 @@ class InputCheckpointTest(tf.test.TestCase, parameterized.TestCase):
     workdir = self.create_tempdir().full_path
 
     def data_fn(split, global_batch_size, seed):
-      images = tiny.fake.make_images(16, tiny.IMAGE_SHAPE, split=split)
+      images = testing.fake.make_images(16, testing.IMAGE_SHAPE, split=split)
       dataset = tf.data.Dataset.from_generator(lambda: iter(images), output_signature=
-                                               tf.TensorSpec(tiny.IMAGE_SHAPE, tf.float32))
+                                               tf.TensorSpec(testing.IMAGE_SHAPE, tf.float32))
       return dataset.shuffle(16, seed=seed).repeat().batch(global_batch_size,
                                                             drop_remainder=True)
 
     with self.assertLogs('absl', level='WARNING') as logs:
-      metrics = tiny.run(workdir, num_steps=2, data_fn=data_fn)
+      metrics = testing.run(workdir, num_steps=2, data_fn=data_fn)
     self.assertIn('cannot be saved in a checkpoint', '\n'.join(logs.output))
     self.assertEqual((metrics['status'], metrics['input_in_checkpoint']), ('completed', False))
-    self.assertEqual(tiny.run(workdir, num_steps=4, data_fn=data_fn)['steps'], 4)
+    self.assertEqual(testing.run(workdir, num_steps=4, data_fn=data_fn)['steps'], 4)
 
 
 class RestoreNetworksTest(tf.test.TestCase, parameterized.TestCase):
@@ -96,10 +96,10 @@ class RestoreNetworksTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_reads_the_networks_from_a_prefix_directory_or_workdir(self):
     source = self.create_tempdir().full_path
-    tiny.run(source, num_steps=2)
-    trained, _, _ = tiny.restore_fresh(source)
-    model = tiny.low_rank_model()
-    model(tf.zeros((1,) + tiny.IMAGE_SHAPE))
+    testing.run(source, num_steps=2)
+    trained, _, _ = testing.restore_fresh(source)
+    model = testing.low_rank_model()
+    model(tf.zeros((1,) + testing.IMAGE_SHAPE))
     self.assertNotAllClose(model.decoder.get_weights()[0], trained.decoder.get_weights()[0])
     for path in (source, os.path.join(source, 'checkpoints'),
                  os.path.join(source, 'checkpoints', 'ckpt-2'),
@@ -111,15 +111,15 @@ class RestoreNetworksTest(tf.test.TestCase, parameterized.TestCase):
           self.assertAllEqual(mine, theirs)
 
   def test_errors_name_the_path(self):
-    model = tiny.make_tiny_model(latent_dim=3)
-    model(tf.zeros((1,) + tiny.IMAGE_SHAPE))
+    model = testing.make_tiny_model(latent_dim=3)
+    model(tf.zeros((1,) + testing.IMAGE_SHAPE))
     missing = os.path.join(self.create_tempdir().full_path, 'nothing')
     with self.assertRaisesRegex(FileNotFoundError, 'nothing'):
       checkpoints.restore_networks(model, missing)
     with self.assertRaisesRegex(FileNotFoundError, 'without checkpoints'):
       checkpoints.restore_networks(model, self.create_tempdir().full_path)
     source = self.create_tempdir().full_path
-    tiny.run(source, num_steps=2)  # latent_dim 2: the networks do not match.
+    testing.run(source, num_steps=2)  # latent_dim 2: the networks do not match.
     with self.assertRaisesRegex(RuntimeError, 'ckpt-2'):
       checkpoints.restore_networks(model, source)
 

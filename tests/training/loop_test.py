@@ -8,22 +8,22 @@ import tensorflow as tf
 
 from spreadtf.data import fake
 from spreadtf.training import loop
-from tests.training import tiny
+from tests import testing
 
 
 def _build(seed=0):
   keras.utils.set_random_seed(seed)
-  model = tiny.make_tiny_model()
-  model(tf.zeros((1,) + tiny.IMAGE_SHAPE))
-  model.compile(optimizer=tiny.make_adam())
+  model = testing.make_tiny_model()
+  model(tf.zeros((1,) + testing.IMAGE_SHAPE))
+  model.compile(optimizer=testing.make_adam())
   model.optimizer.build(model.trainable_variables)
   return model
 
 
 def _data(nan_step=None):
   if nan_step is None:
-    return fake.make_fake_dataset('train', 4, 0, image_shape=tiny.IMAGE_SHAPE, num_examples=16)
-  return tiny.make_nan_data('train', 4, 0, nan_step=nan_step)
+    return fake.make_fake_dataset('train', 4, 0, image_shape=testing.IMAGE_SHAPE, num_examples=16)
+  return testing.make_nan_data('train', 4, 0, nan_step=nan_step)
 
 
 def _train(model, iterator, num_steps, **kwargs):
@@ -38,7 +38,7 @@ class LoopFnTest(tf.test.TestCase, parameterized.TestCase):
   def test_runs_the_given_number_of_steps_on_consecutive_batches(self):
     model = _build()
     iterator = iter(tf.data.Dataset.range(100).map(
-        lambda i: tf.fill((4,) + tiny.IMAGE_SHAPE, tf.cast(i, tf.float32) / 100.)))
+        lambda i: tf.fill((4,) + testing.IMAGE_SHAPE, tf.cast(i, tf.float32) / 100.)))
     steps = loop.make_loop_fn(tf.distribute.get_strategy(), model.train_step)
     steps(iterator, tf.constant(3))
     steps(iterator, tf.constant(2))

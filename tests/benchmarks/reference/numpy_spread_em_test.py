@@ -13,7 +13,7 @@ from benchmarks import references
 from benchmarks.reference import numpy_spread_em
 from spreadtf.ica import data
 from spreadtf.ica import em
-from spreadtf.ica import model
+from spreadtf.ica import mixing_model
 from spreadtf.spreads import kernels
 
 _N, _X, _Z, _S, _CHUNK = 50, 4, 2, 30, 20   # three chunks, the last one short
@@ -53,7 +53,7 @@ class NumpySpreadEmTest(tf.test.TestCase, parameterized.TestCase):
     mixing = data.initial_mixing(_X, _Z, seed=3, dtype=tf.float64)
     seed = tf.constant([7, 11], tf.int32)
     estimator = em.ExpectationMaximization(
-        model.laplace_source(tf.float64), spread=spread, num_posterior_samples=_S,
+        mixing_model.laplace_source(tf.float64), spread=spread, num_posterior_samples=_S,
         chunk_size=_CHUNK, common_random_numbers=common)
     expected_mixing, expected_sigma = estimator.step(problem.x, mixing, tf.constant(
         gamma, tf.float64), seed)

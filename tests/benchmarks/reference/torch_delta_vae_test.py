@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks import references
-from benchmarks import vae
+from benchmarks import vae_step_timing
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
@@ -63,11 +63,11 @@ class TorchDeltaVaeTest(tf.test.TestCase, parameterized.TestCase):
     self.assertGreater(result['examples_per_s'], 0.)
     self.assertTrue(math.isfinite(result['loss']))
 
-  @parameterized.named_parameters(('conv', 'conv', vae.CELEBA_CONV),
-                                  ('mlp', 'mlp', vae.MNIST_MLP))
+  @parameterized.named_parameters(('conv', 'conv', vae_step_timing.CELEBA_CONV),
+                                  ('mlp', 'mlp', vae_step_timing.MNIST_MLP))
   def test_networks_have_spreadtf_parameter_count(self, net, network):
     result = json.loads(_run(f'--net={net}', '--steps=0')[-1])
-    spreadtf_vae = vae.make_vae(network)
+    spreadtf_vae = vae_step_timing.make_vae(network)
     expected = sum(int(np.prod(v.shape)) for v in spreadtf_vae.trainable_variables)
     self.assertEqual(result['parameters'], expected)
 

@@ -9,22 +9,22 @@ import pytest
 import tensorflow as tf
 
 from spreadtf.data import mnist5k
-from spreadtf.evaluation import classifier
+from spreadtf.evaluation import feature_classifier
 from spreadtf.evaluation import features
 
 
 def _train_tiny(out, seed=0):
   """Two epochs on 200 digits: seconds, far from converged."""
-  return classifier.train_feature_classifier(out, epochs=2, seed=seed, batch_size=50,
+  return feature_classifier.train_feature_classifier(out, epochs=2, seed=seed, batch_size=50,
                                              num_train=200)
 
 
 class ClassifierTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_network_shapes(self):
-    model = classifier.make_classifier(feature_dim=16)
+    model = feature_classifier.make_classifier(feature_dim=16)
     self.assertEqual(model.output.shape, (None, 10))
-    self.assertEqual(model.get_layer(classifier.FEATURES_LAYER).output.shape, (None, 16))
+    self.assertEqual(model.get_layer(feature_classifier.FEATURES_LAYER).output.shape, (None, 16))
     self.assertEqual(model(tf.zeros([2, 28, 28, 1])).shape, (2, 10))
 
   def test_tiny_training_writes_json_and_a_loadable_saved_model(self):
@@ -60,7 +60,7 @@ class ClassifierTest(tf.test.TestCase, parameterized.TestCase):
 
   @pytest.mark.slow
   def test_full_training_reaches_97_percent(self):
-    summary = classifier.train_feature_classifier(self.create_tempdir().full_path, seed=0)
+    summary = feature_classifier.train_feature_classifier(self.create_tempdir().full_path, seed=0)
     self.assertGreaterEqual(summary['test_accuracy'], 0.97)
 
 

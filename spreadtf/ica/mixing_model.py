@@ -25,7 +25,7 @@ __all__ = ['laplace_source', 'heuristic_spread_scale', 'check_source', 'max_mixi
 _UNIT_VARIANCE_LAPLACE_SCALE = 1. / math.sqrt(2.)
 
 
-@gin.configurable(module='spreadtf.ica.model')
+@gin.configurable(module='spreadtf.ica.mixing_model')
 def laplace_source(dtype=tf.float32, scale=_UNIT_VARIANCE_LAPLACE_SCALE):
   """The paper's source prior: zero-mean Laplace, unit variance for the default scale b=1/sqrt(2).
 

@@ -10,23 +10,22 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from spreadtf.evaluation import experiment as evaluation
-from spreadtf.training import experiment
-
-_GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), 'gin')
+from spreadtf import gin_parsing
+from spreadtf.evaluation import evaluation_run as evaluation
+from spreadtf.training import training_run
 
 
 def _relative(pattern):
-  return sorted(os.path.relpath(p, _GIN_DIR) for p in glob.glob(os.path.join(_GIN_DIR, pattern)))
+  return sorted(os.path.relpath(p, gin_parsing.GIN_DIR)
+                for p in glob.glob(os.path.join(gin_parsing.GIN_DIR, pattern)))
 
 
-# Layers compose experiments; ica/ holds the ICA root's configs (tests/ica/experiment_test.py).
+# Layers compose experiments; ica/ holds the ICA root's configs (tests/ica/ica_run_test.py).
 # Every other folder of gin/ holds delta-VAE experiments, so a new one is smoke-tested here.
 _LAYER_FOLDERS = ('data', 'model', 'spread')
 _NOT_DELTA_VAE = ('ica',)
-_FOLDERS = sorted(name for name in os.listdir(_GIN_DIR)
-                  if os.path.isdir(os.path.join(_GIN_DIR, name)))
+_FOLDERS = sorted(name for name in os.listdir(gin_parsing.GIN_DIR)
+                  if os.path.isdir(os.path.join(gin_parsing.GIN_DIR, name)))
 _EXPERIMENTS = [path for folder in _FOLDERS if folder not in _LAYER_FOLDERS + _NOT_DELTA_VAE
                 for path in _relative(f'{folder}/*.gin')]
 # Experiments that start from another run's checkpoint: the smoke test trains that run first.
@@ -48,13 +47,13 @@ class GinConfigsTest(tf.test.TestCase, parameterized.TestCase):
     super().setUp()
     gin.clear_config()
     self.addCleanup(gin.clear_config)
-    gin.add_config_file_search_path(_GIN_DIR)
+    gin.add_config_file_search_path(gin_parsing.GIN_DIR)
 
   def _train(self, files, bindings=(), workdir=None):
     gin.parse_config_files_and_bindings(files, ['train.seed = 0'] + list(bindings),
                                         skip_unknown=False)
     with tfds.testing.mock_data(num_examples=8):  # Never a real download.
-      return experiment.train(workdir=workdir or self.create_tempdir().full_path, verbose=False)
+      return training_run.train(workdir=workdir or self.create_tempdir().full_path, verbose=False)
 
   @parameterized.named_parameters((_name(p), p) for p in _EXPERIMENTS
                                   if p not in _INIT_FROM and p not in _SMOKED_ELSEWHERE)
@@ -79,7 +78,7 @@ class GinConfigsTest(tf.test.TestCase, parameterized.TestCase):
       gin.parse_config_files_and_bindings([_INIT_FROM[path], 'smoke.gin'], ['train.seed = 1'],
                                           skip_unknown=False)
       with tfds.testing.mock_data(num_examples=8):
-        experiment.train(workdir=init_workdir, verbose=False)
+        training_run.train(workdir=init_workdir, verbose=False)
       gin.clear_config()
       bindings = [f"INIT_CHECKPOINT = '{init_workdir}'"]
     workdir = self.create_tempdir().full_path
@@ -111,8 +110,8 @@ class GinConfigsTest(tf.test.TestCase, parameterized.TestCase):
     self._check_tfds_layer('celeba/delta_vae_gaussian.gin')
 
   def _check_tfds_layer(self, path):
-    metrics = self._train([path, 'smoke.gin'], ['train.data_fn = @tfds.make_tfds_dataset',
-                                                'tfds.make_tfds_dataset.download = True'])
+    metrics = self._train([path, 'smoke.gin'], ['train.data_fn = @tfds_images.make_tfds_dataset',
+                                                'tfds_images.make_tfds_dataset.download = True'])
     self.assertEqual(metrics['steps'], 2)
     self.assertTrue(np.isfinite(metrics['train_elbo']))
 
@@ -154,8 +153,9 @@ class GinConfigsTest(tf.test.TestCase, parameterized.TestCase):
     self.assertTrue(np.isfinite(metrics['train_elbo']))
 
   def test_every_shipped_file_is_covered(self):
-    everything = {os.path.relpath(p, _GIN_DIR)
-                  for p in glob.glob(os.path.join(_GIN_DIR, '**', '*.gin'), recursive=True)}
+    everything = {os.path.relpath(p, gin_parsing.GIN_DIR)
+                  for p in glob.glob(os.path.join(gin_parsing.GIN_DIR, '**', '*.gin'),
+                                     recursive=True)}
     self.assertContainsSubset({'base.gin', 'smoke.gin', 'mnist/delta_vae_gaussian.gin',
                                'celeba/delta_vae_injective.gin'}, set(_EXPERIMENTS) | everything)
     ica = {p for p in everything if p.split('/')[0] in _NOT_DELTA_VAE}

@@ -19,7 +19,7 @@ from spreadtf.data import fake
 from spreadtf.training import checkpoints
 from spreadtf.training import loop
 from spreadtf.training import spread_learning
-from tests.training import tiny
+from tests import testing
 
 
 def _not_json(name):
@@ -40,7 +40,7 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_writes_run_outputs(self):
     workdir = self.create_tempdir().full_path
-    metrics = tiny.run(workdir, num_steps=4, export=True)
+    metrics = testing.run(workdir, num_steps=4, export=True)
     self.assertEqual((metrics['steps'], metrics['status']), (4, 'completed'))
     self.assertEqual(_read_metrics(workdir), metrics)
     for key in ('train_elbo', 'test_elbo', 'examples_per_second', 'best_test_elbo'):
@@ -59,39 +59,39 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
     workdir = self.create_tempdir().full_path
     data_fn = functools.partial(fake.make_fake_dataset, image_shape=(28, 28, 1), num_examples=16)
     with self.assertRaisesRegex(ValueError, r'28, 28, 1.*8, 8, 1|8, 8, 1.*28, 28, 1'):
-      tiny.run(workdir, num_steps=2, data_fn=data_fn)
+      testing.run(workdir, num_steps=2, data_fn=data_fn)
     self.assertEqual(os.listdir(workdir), [])
 
   def test_summaries_hold_scalars_and_a_sample_grid_every_epoch(self):
     workdir = self.create_tempdir().full_path
-    tiny.run(workdir, num_steps=4)  # Two epochs of 2 steps.
-    steps_by_tag = tiny.summary_steps(workdir)
+    testing.run(workdir, num_steps=4)  # Two epochs of 2 steps.
+    steps_by_tag = testing.summary_steps(workdir)
     self.assertContainsSubset({'train/elbo', 'train/loss', 'test/elbo', 'samples'}, steps_by_tag)
     self.assertEqual(steps_by_tag['samples'], [2, 4])
     self.assertEqual(steps_by_tag['train/elbo'], [2, 4])
 
   def test_resume_continues_with_optimizer_state(self):
     workdir = self.create_tempdir().full_path
-    tiny.run(workdir, num_steps=2)
-    _, optimizer, path = tiny.restore_fresh(workdir)
+    testing.run(workdir, num_steps=2)
+    _, optimizer, path = testing.restore_fresh(workdir)
     self.assertEqual(int(optimizer.iterations), 2)
     # Adam's first moment of the first kernel, restored, equals the saved value and is non-zero.
     slot = optimizer.variables[2]
-    matches = [name for name, value in tiny.state_variables(path).items()
+    matches = [name for name, value in testing.state_variables(path).items()
                if name.startswith('optimizer') and np.shape(value) == tuple(slot.shape)
                and np.allclose(value, slot.numpy())]
     self.assertNotEmpty(matches)
     self.assertGreater(float(tf.reduce_max(tf.abs(slot))), 0.)
 
     with self.assertLogs('absl', level='INFO') as logs:
-      metrics = tiny.run(workdir, num_steps=4)
+      metrics = testing.run(workdir, num_steps=4)
     self.assertIn('resumed from step 2', '\n'.join(logs.output))
     self.assertEqual((metrics['start_step'], metrics['steps']), (2, 4))
-    _, optimizer, path = tiny.restore_fresh(workdir)
+    _, optimizer, path = testing.restore_fresh(workdir)
     self.assertEqual(int(optimizer.iterations), 4)
     self.assertEndsWith(path, 'ckpt-4')
 
-    tiny.run(workdir, num_steps=4)  # Nothing left to do: the finished run's metrics are kept.
+    testing.run(workdir, num_steps=4)  # Nothing left to do: the finished run's metrics are kept.
     self.assertEqual(_read_metrics(workdir), metrics)
 
   def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_run(self):
@@ -103,61 +103,61 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
 
   def _check_exact_resume(self, steps_per_loop):
     whole, parts = self.create_tempdir().full_path, self.create_tempdir().full_path
-    tiny.run(whole, num_steps=9, steps_per_epoch=3, steps_per_loop=steps_per_loop)
-    tiny.run(parts, num_steps=4, steps_per_epoch=3, steps_per_loop=steps_per_loop)  # Mid-epoch.
-    metrics = tiny.run(parts, num_steps=9, steps_per_epoch=3, steps_per_loop=steps_per_loop)
+    testing.run(whole, num_steps=9, steps_per_epoch=3, steps_per_loop=steps_per_loop)
+    testing.run(parts, num_steps=4, steps_per_epoch=3, steps_per_loop=steps_per_loop)  # Mid-epoch.
+    metrics = testing.run(parts, num_steps=9, steps_per_epoch=3, steps_per_loop=steps_per_loop)
     self.assertEqual(metrics['start_step'], 4)
-    first = tiny.state_variables(os.path.join(whole, 'checkpoints', 'ckpt-9'))
-    second = tiny.state_variables(os.path.join(parts, 'checkpoints', 'ckpt-9'))
-    self.assertLessEqual(tiny.max_difference(first, second), 1e-6)
+    first = testing.state_variables(os.path.join(whole, 'checkpoints', 'ckpt-9'))
+    second = testing.state_variables(os.path.join(parts, 'checkpoints', 'ckpt-9'))
+    self.assertLessEqual(testing.max_difference(first, second), 1e-6)
 
   @pytest.mark.slow
   def test_resumed_run_without_the_input_position_reshuffles(self):
     whole, parts = self.create_tempdir().full_path, self.create_tempdir().full_path
-    tiny.run(whole, num_steps=6, checkpoint_input=False)
-    tiny.run(parts, num_steps=2, checkpoint_input=False)
-    tiny.run(parts, num_steps=6, checkpoint_input=False)
+    testing.run(whole, num_steps=6, checkpoint_input=False)
+    testing.run(parts, num_steps=2, checkpoint_input=False)
+    testing.run(parts, num_steps=6, checkpoint_input=False)
     self.assertNotIn('data', {n.split('/')[0] for n, _ in tf.train.list_variables(
         os.path.join(parts, 'checkpoints', 'ckpt-6'))})
-    first = tiny.state_variables(os.path.join(whole, 'checkpoints', 'ckpt-6'))
-    second = tiny.state_variables(os.path.join(parts, 'checkpoints', 'ckpt-6'))
-    self.assertGreater(tiny.max_difference(first, second), 1e-4)
+    first = testing.state_variables(os.path.join(whole, 'checkpoints', 'ckpt-6'))
+    second = testing.state_variables(os.path.join(parts, 'checkpoints', 'ckpt-6'))
+    self.assertGreater(testing.max_difference(first, second), 1e-4)
 
   @pytest.mark.slow
   def test_metrics_json_is_strict_json_when_no_step_was_timed(self):
     workdir = self.create_tempdir().full_path
-    tiny.run(workdir, num_steps=2)
-    metrics = tiny.run(workdir, num_steps=3)  # One host loop: it traces, so none is timed.
+    testing.run(workdir, num_steps=2)
+    metrics = testing.run(workdir, num_steps=3)  # One host loop: it traces, so none is timed.
     self.assertIsNone(metrics['examples_per_second'])
     self.assertEqual(_read_metrics(workdir), metrics)
 
   def test_nan_at_a_known_step_stops_there_and_keeps_the_last_good_checkpoint(self):
     workdir = self.create_tempdir().full_path
-    data_fn = functools.partial(tiny.make_nan_data, nan_step=5)
-    tiny.run(workdir, num_steps=4, data_fn=data_fn)
-    good = tiny.hash_tree(os.path.join(workdir, 'checkpoints'))
+    data_fn = functools.partial(testing.make_nan_data, nan_step=5)
+    testing.run(workdir, num_steps=4, data_fn=data_fn)
+    good = testing.hash_tree(os.path.join(workdir, 'checkpoints'))
     with self.assertRaisesRegex(loop.DivergedError, r'step 5: the loss is NaN or Inf.*ckpt-4'):
-      tiny.run(workdir, num_steps=10, data_fn=data_fn, steps_per_loop=10)
-    self.assertEqual(tiny.hash_tree(os.path.join(workdir, 'checkpoints')), good)
+      testing.run(workdir, num_steps=10, data_fn=data_fn, steps_per_loop=10)
+    self.assertEqual(testing.hash_tree(os.path.join(workdir, 'checkpoints')), good)
     metrics = _read_metrics(workdir)
     self.assertEqual((metrics['status'], metrics['diverged_step'], metrics['diverged_metric']),
                      ('diverged', 5, 'loss'))
     self.assertEqual(metrics['steps'], 5)
     self.assertEndsWith(metrics['last_checkpoint'], 'ckpt-4')
-    values = tiny.state_variables(os.path.join(workdir, 'checkpoints', 'ckpt-4'))
+    values = testing.state_variables(os.path.join(workdir, 'checkpoints', 'ckpt-4'))
     self.assertTrue(all(np.all(np.isfinite(v)) for v in values.values()))
 
   def test_skip_step_skips_the_nonfinite_step_and_counts_it(self):
     workdir = self.create_tempdir().full_path
     with self.assertLogs('absl', level='WARNING') as logs:
-      metrics = tiny.run(workdir, num_steps=8, on_nonfinite='skip_step',
-                         data_fn=functools.partial(tiny.make_nan_data, nan_step=5))
+      metrics = testing.run(workdir, num_steps=8, on_nonfinite='skip_step',
+                         data_fn=functools.partial(testing.make_nan_data, nan_step=5))
     self.assertIn('skipped 1 step(s) with a NaN or Inf loss or gradient (latest: step 5, loss)',
                   '\n'.join(logs.output))
     self.assertEqual((metrics['status'], metrics['steps'], metrics['skipped_steps']),
                      ('completed', 8, 1))
     self.assertTrue(np.isfinite(metrics['train_elbo']))  # The skipped step is not averaged in.
-    values = tiny.state_variables(os.path.join(workdir, 'checkpoints', 'ckpt-8'))
+    values = testing.state_variables(os.path.join(workdir, 'checkpoints', 'ckpt-8'))
     self.assertTrue(all(np.all(np.isfinite(v)) for v in values.values()))
 
   def test_early_stopping_and_best_checkpoint_follow_the_test_elbo(self):
@@ -165,8 +165,8 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
     # Learning rate 0: the test ELBO only fluctuates with the per-step noise, so it stalls.
     config = dict(num_steps=40, steps_per_epoch=1, stop_after_stalled_evals=2,
                   optimizer_fn=functools.partial(keras.optimizers.Adam, 0.))
-    metrics = tiny.run(workdir, **config)
-    elbos = tiny.summary_scalars(workdir, 'test/elbo')
+    metrics = testing.run(workdir, **config)
+    elbos = testing.summary_scalars(workdir, 'test/elbo')
     best, best_step, stalled, stop = -np.inf, None, 0, None
     for step, elbo in elbos:  # The rule, replayed on the logged test ELBOs.
       if elbo > best:
@@ -185,16 +185,16 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(tf.train.latest_checkpoint(best_dir),
                      os.path.join(best_dir, f'ckpt-{best_step}'))
     self.assertLen(tf.io.gfile.glob(os.path.join(best_dir, '*.index')), 1)
-    self.assertEqual(tiny.run(workdir, **config), metrics)  # Stopped runs stay stopped.
+    self.assertEqual(testing.run(workdir, **config), metrics)  # Stopped runs stay stopped.
 
   @pytest.mark.slow
   def test_resume_keeps_the_best_so_far_and_the_stall_count(self):
     whole, parts = self.create_tempdir().full_path, self.create_tempdir().full_path
     config = dict(steps_per_epoch=1, stop_after_stalled_evals=3,
                   optimizer_fn=functools.partial(keras.optimizers.Adam, 0.))
-    expected = tiny.run(whole, num_steps=40, **config)
+    expected = testing.run(whole, num_steps=40, **config)
     for num_steps in (3, 5, 8, 40):  # Each part stops and resumes mid-way.
-      metrics = tiny.run(parts, num_steps=num_steps, **config)
+      metrics = testing.run(parts, num_steps=num_steps, **config)
       if metrics['status'] == 'early_stopped':
         break
     for key in ('status', 'steps', 'best_step', 'best_test_elbo'):
@@ -204,17 +204,17 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
   @pytest.mark.slow
   def test_train_seconds_add_up_over_resumes(self):
     workdir = self.create_tempdir().full_path
-    first = tiny.run(workdir, num_steps=2)['train_seconds']
-    second = tiny.run(workdir, num_steps=4)['train_seconds']
+    first = testing.run(workdir, num_steps=2)['train_seconds']
+    second = testing.run(workdir, num_steps=4)['train_seconds']
     self.assertGreater(first, 0.)
     self.assertGreater(second, first)
 
   def test_learned_spread_run_logs_phases_and_eigenvectors(self):
     workdir = self.create_tempdir().full_path
-    metrics = tiny.run_learned(workdir, num_steps=2)
+    metrics = testing.run_learned(workdir, num_steps=2)
     self.assertEqual((metrics['spread_phases'], metrics['spread_steps']), (2, 4))
     self.assertGreater(metrics['spread_objective_after'], metrics['spread_objective_before'])
-    steps_by_tag = tiny.summary_steps(workdir)
+    steps_by_tag = testing.summary_steps(workdir)
     self.assertEqual(steps_by_tag['spread/objective_before'], [0, 1])
     self.assertEqual(steps_by_tag['spread/objective_after'], [0, 1])
     self.assertEqual(steps_by_tag['spread/eigenvectors'], [0, 1])
@@ -224,10 +224,10 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
   @pytest.mark.slow
   def test_learned_spread_resume_restores_both_optimizers(self):
     workdir = self.create_tempdir().full_path
-    tiny.run_learned(workdir, num_steps=2)
-    model = tiny.low_rank_model()
-    model(tf.zeros((1,) + tiny.IMAGE_SHAPE))
-    optimizer, spread_optimizer = tiny.make_adam(), tiny.make_spread_adam()
+    testing.run_learned(workdir, num_steps=2)
+    model = testing.low_rank_model()
+    model(tf.zeros((1,) + testing.IMAGE_SHAPE))
+    optimizer, spread_optimizer = testing.make_adam(), testing.make_spread_adam()
     optimizer.build(model.trainable_variables)
     spread_optimizer.build(model.spread.trainable_variables)
     model.compile(optimizer=optimizer, spread_optimizer=spread_optimizer)
@@ -241,7 +241,7 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(first_moment.shape, [64, 2])
     self.assertGreater(float(tf.reduce_max(tf.abs(first_moment))), 0.)
 
-    metrics = tiny.run_learned(workdir, num_steps=4)
+    metrics = testing.run_learned(workdir, num_steps=4)
     self.assertEqual((metrics['start_step'], metrics['steps']), (2, 4))
     self.assertEqual((metrics['spread_phases'], metrics['spread_steps']), (2, 8))
 
@@ -249,23 +249,23 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
   def test_learned_spread_phases_split_host_loops(self):
     one, many = self.create_tempdir().full_path, self.create_tempdir().full_path
     schedule = spread_learning.SpreadSchedule(start_step=1, period=3, num_steps=2)
-    tiny.run_learned(one, num_steps=8, steps_per_epoch=8, steps_per_loop=1,
+    testing.run_learned(one, num_steps=8, steps_per_epoch=8, steps_per_loop=1,
                      spread_schedule=schedule)
-    metrics = tiny.run_learned(many, num_steps=8, steps_per_epoch=8, steps_per_loop=100,
+    metrics = testing.run_learned(many, num_steps=8, steps_per_epoch=8, steps_per_loop=100,
                                spread_schedule=schedule)
     self.assertEqual((metrics['spread_phases'], metrics['spread_steps']), (3, 6))  # 1, 4, 7.
-    self.assertEqual(tiny.summary_steps(many)['spread/objective_after'], [1, 4, 7])
-    self.assertLessEqual(tiny.max_difference(
-        tiny.state_variables(os.path.join(one, 'checkpoints', 'ckpt-8')),
-        tiny.state_variables(os.path.join(many, 'checkpoints', 'ckpt-8'))), 1e-6)
+    self.assertEqual(testing.summary_steps(many)['spread/objective_after'], [1, 4, 7])
+    self.assertLessEqual(testing.max_difference(
+        testing.state_variables(os.path.join(one, 'checkpoints', 'ckpt-8')),
+        testing.state_variables(os.path.join(many, 'checkpoints', 'ckpt-8'))), 1e-6)
 
   @parameterized.named_parameters(
-      ('fixed_spread', dict(model_fn=tiny.make_tiny_model), 'GaussianSpread has no trainable'),
+      ('fixed_spread', dict(model_fn=testing.make_tiny_model), 'GaussianSpread has no trainable'),
       ('no_optimizer', dict(spread_optimizer_fn=None), 'spread_optimizer_fn'),
       ('no_schedule', dict(spread_schedule=None), 'spread_schedule'))
   def test_spread_learning_configuration_errors(self, overrides, message):
     with self.assertRaisesRegex(ValueError, message):
-      tiny.run_learned(self.create_tempdir().full_path, num_steps=2, **overrides)
+      testing.run_learned(self.create_tempdir().full_path, num_steps=2, **overrides)
 
   @parameterized.named_parameters(
       ('on_nonfinite', dict(on_nonfinite='ignore'), 'on_nonfinite'),
@@ -275,14 +275,14 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
   def test_bad_options_are_errors_naming_them(self, overrides, message):
     workdir = os.path.join(self.create_tempdir().full_path, 'run')
     with self.assertRaisesRegex(ValueError, message):
-      tiny.run(workdir, num_steps=2, **overrides)
+      testing.run(workdir, num_steps=2, **overrides)
     self.assertFalse(os.path.exists(workdir))
 
   def test_init_checkpoint_starts_the_networks_from_another_run(self):
     source = self.create_tempdir().full_path
-    tiny.run(source, num_steps=2)
+    testing.run(source, num_steps=2)
     with self.assertLogs('absl', level='INFO') as logs:
-      metrics = tiny.run_learned(self.create_tempdir().full_path, num_steps=2,
+      metrics = testing.run_learned(self.create_tempdir().full_path, num_steps=2,
                                  init_checkpoint=source)
     self.assertIn('initialised the encoder and decoder from', '\n'.join(logs.output))
     self.assertEqual(metrics['start_step'], 0)

@@ -1,4 +1,4 @@
-"""Tests for spreadtf.ica.experiment and launch/ica.py (sweeps: tests/launch/sweep_test.py)."""
+"""Tests for spreadtf.ica.ica_run and launch/ica.py (sweeps: tests/end_to_end/sweep_test.py)."""
 
 import glob
 import json
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from spreadtf.ica import experiment
+from spreadtf.ica import ica_run
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _TINY = ['run.num_points = 300', 'run.num_iterations = 3', 'run.num_posterior_samples = 50',
@@ -46,9 +46,9 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_non_square_problem_runs_all_three_methods(self):
     workdir = self.create_tempdir().full_path
-    results = experiment.run(workdir, seed=0, x_dim=8, z_dim=3, num_points=500, gamma=0.,
+    results = ica_run.run(workdir, seed=0, x_dim=8, z_dim=3, num_points=500, gamma=0.,
                              num_iterations=20, num_posterior_samples=100, eval_every=5)
-    self.assertCountEqual(results, experiment.METHODS)
+    self.assertCountEqual(results, ica_run.METHODS)
     self.assertEqual(results['fastica']['mixing_shape'], [8, 3])
     for name, result in results.items():
       self.assertTrue(np.isfinite(result['relative_error']), name)
@@ -56,12 +56,12 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(results['spread_em']['iterations'], 20)
     with open(os.path.join(workdir, 'metrics.json')) as f:
       self.assertEqual(json.load(f), results)
-    self.assertIn('method', experiment.format_table(results))
+    self.assertIn('method', ica_run.format_table(results))
 
   def test_format_table_prints_a_missing_error_as_nan(self):
     result = dict(relative_error=None, relative_error_rescaled=0.5, amari_distance=None,
                   wall_s=1., iterations=3)
-    line = experiment.format_table({'spread_em': result}).splitlines()[1]
+    line = ica_run.format_table({'spread_em': result}).splitlines()[1]
     self.assertEqual(line.split(), ['spread_em', 'nan', '0.5000', 'nan', '1.0', '3'])
 
   @parameterized.named_parameters(('x_less_than_z', dict(x_dim=3, z_dim=5), 'X < Z'),
@@ -69,7 +69,7 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
   def test_run_rejects_bad_problem_before_writing_results(self, options, message):
     workdir = self.create_tempdir().full_path
     with self.assertRaisesRegex(ValueError, message):
-      experiment.run(workdir, seed=0, num_points=100, num_iterations=2, **options)
+      ica_run.run(workdir, seed=0, num_points=100, num_iterations=2, **options)
     self.assertFalse(os.path.exists(os.path.join(workdir, 'metrics.json')))
 
   def test_launcher_end_to_end(self):
@@ -86,7 +86,7 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
       self.assertContainsSubset(['relative_error', 'amari_distance', 'wall_s', 'iterations'],
                                 result)
     self.assertTrue(os.path.getsize(os.path.join(workdir, 'error_vs_iteration.png')) > 0)
-    for method in experiment.METHODS:
+    for method in ica_run.METHODS:
       self.assertNotEmpty(glob.glob(os.path.join(workdir, 'tensorboard', method, 'events.*')))
 
   @pytest.mark.slow
@@ -97,7 +97,7 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
     errors = {'spread_em': [], 'standard_em': []}
     gammas = (0.5, 0.05, 0.)
     for gamma in gammas:
-      results = experiment.run(self.create_tempdir().full_path, seed=0, x_dim=20, z_dim=10,
+      results = ica_run.run(self.create_tempdir().full_path, seed=0, x_dim=20, z_dim=10,
                                num_points=5000, gamma=gamma, num_iterations=800,
                                fastica=False, eval_every=100)
       for name in errors:

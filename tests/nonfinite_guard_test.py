@@ -5,14 +5,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from spreadtf.models import nonfinite
+from spreadtf import nonfinite_guard
 
 
 def _setup(initial):
   variable = tf.Variable(initial, dtype=tf.float32)
   optimizer = keras.optimizers.Adam(0.1)
   optimizer.build([variable])
-  return variable, optimizer, nonfinite.NonfiniteGuard()
+  return variable, optimizer, nonfinite_guard.NonfiniteGuard()
 
 
 def _step(variable, optimizer, guard, loss_fn):
@@ -58,7 +58,7 @@ class NonfiniteGuardTest(tf.test.TestCase, parameterized.TestCase):
     variable, optimizer, guard = _setup([1.])
     _step(variable, optimizer, guard, lambda v: v * np.nan)
     path = tf.train.Checkpoint(guard=guard).save(self.create_tempdir().full_path + '/ckpt')
-    restored = nonfinite.NonfiniteGuard()
+    restored = nonfinite_guard.NonfiniteGuard()
     tf.train.Checkpoint(guard=restored).restore(path).assert_consumed()
     self.assertEqual(restored.read(), (1, 0, 'loss'))
 

@@ -1,4 +1,4 @@
-"""Tiny runs of the training root for tests: a small MLP SpreadVAE on fake 8x8 images."""
+"""Test fixtures: tiny runs of the training root (a small MLP SpreadVAE on fake 8x8 images)."""
 
 import functools
 import hashlib
@@ -14,8 +14,8 @@ from spreadtf.models import spread_vae
 from spreadtf.spreads import kernels
 from spreadtf.spreads import lowrank
 from spreadtf.training import checkpoints
-from spreadtf.training import experiment
 from spreadtf.training import spread_learning
+from spreadtf.training import training_run
 
 IMAGE_SHAPE = (8, 8, 1)
 
@@ -48,7 +48,7 @@ def make_nan_data(split, global_batch_size, seed, nan_step, repeat=True):
 
 
 def run(workdir, num_steps, **overrides):
-  """`experiment.train` of the tiny model on 16 fake images, batch 4, 2 steps per epoch.
+  """`training_run.train` of the tiny model on 16 fake images, batch 4, 2 steps per epoch.
 
   No SavedModel export unless `export=True` is passed: exporting costs more than the run.
   """
@@ -58,7 +58,7 @@ def run(workdir, num_steps, **overrides):
                 num_steps=num_steps, steps_per_epoch=2, eval_steps=1, num_samples=4,
                 export=False, verbose=False)
   config.update(overrides)
-  return experiment.train(workdir, **config)
+  return training_run.train(workdir, **config)
 
 
 def low_rank_model(**overrides):

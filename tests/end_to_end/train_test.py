@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from spreadtf import gin_parsing
 from spreadtf import training
-from tests.training import tiny
+from tests import testing
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_GIN_DIR = os.path.join(_REPO, 'gin')
 _GIN_FILES = ['mnist/delta_vae_gaussian.gin', 'smoke.gin']
 _PREEMPTED_EXIT_CODE = 42
 
@@ -40,7 +40,7 @@ def _train_flags(workdir, bindings):
 def _train_in_process(workdir, bindings):
   """The same run as `launch/train.py` with these bindings, in this process."""
   gin.clear_config()
-  gin.add_config_file_search_path(_GIN_DIR)
+  gin.add_config_file_search_path(gin_parsing.GIN_DIR)
   gin.parse_config_files_and_bindings(_GIN_FILES, ['train.seed=0'] + bindings,
                                       skip_unknown=False)
   return training.train(workdir=workdir, strategy=training.make_strategy('auto'))
@@ -62,7 +62,7 @@ def _wait_for(condition, proc, timeout=120.):
 
 
 def _final_state(workdir, step):
-  return tiny.state_variables(os.path.join(workdir, 'checkpoints', f'ckpt-{step}'))
+  return testing.state_variables(os.path.join(workdir, 'checkpoints', f'ckpt-{step}'))
 
 
 class LaunchTest(tf.test.TestCase, parameterized.TestCase):
@@ -73,7 +73,7 @@ class LaunchTest(tf.test.TestCase, parameterized.TestCase):
     self.addCleanup(gin.clear_config)
 
   # Both slow (a fresh TensorFlow process and two in-process runs each): the default tier
-  # proves exact resume and the SIGTERM handler in process (tests/training/experiment_test.py,
+  # proves exact resume and the SIGTERM handler in process (tests/training/training_run_test.py,
   # tests/training/preemption_test.py).
   @pytest.mark.slow
   def test_sigkill_at_a_random_step_then_rerun_gives_the_uninterrupted_weights(self):
@@ -95,7 +95,7 @@ class LaunchTest(tf.test.TestCase, parameterized.TestCase):
     self.assertIn(f'resumed from step {latest.rsplit("-", 1)[1]}', '\n'.join(logs.output))
 
     _train_in_process(whole, bindings)
-    self.assertLessEqual(tiny.max_difference(_final_state(whole, 100),
+    self.assertLessEqual(testing.max_difference(_final_state(whole, 100),
                                              _final_state(killed, 100)), 1e-6)
 
   @pytest.mark.slow
@@ -123,7 +123,7 @@ class LaunchTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual((metrics['status'], metrics['start_step'], metrics['steps']),
                      ('completed', step, 1000))
     _train_in_process(whole, bindings)
-    self.assertLessEqual(tiny.max_difference(_final_state(whole, 1000),
+    self.assertLessEqual(testing.max_difference(_final_state(whole, 1000),
                                              _final_state(workdir, 1000)), 1e-6)
 
 

@@ -6,7 +6,10 @@ parameter or malformed value says how bindings look, and a macro set in the bind
 config uses (e.g. `GAMA = 0.` for `GAMMA`, which gin accepts silently) is an error. All of it
 happens before the launcher touches its workdir.
 
-    config.parse(FLAGS.gin_file, FLAGS.gin_bindings, gin_dir=_GIN_DIR)
+    gin_parsing.parse(FLAGS.gin_file, FLAGS.gin_bindings)   # relative to GIN_DIR
+
+`GIN_DIR` is the repository's `gin/` directory (beside the `spreadtf` package, which is installed
+in editable mode from the repository), the one place that names it.
 """
 
 import difflib
@@ -16,14 +19,16 @@ import re
 
 import gin
 
-__all__ = ['parse', 'unused_macros']
+__all__ = ['GIN_DIR', 'parse', 'unused_macros']
+
+GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'gin')
 
 _MACRO = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=', re.MULTILINE)
 _BINDING_HELP = (
     'Bindings look like `run.num_iterations = 100` (configurable.parameter = Python literal, '
     "strings quoted: run.dtype = 'float64') or `MACRO = value`; names are case-sensitive, and "
     'a configurable needs its module imported by a gin file (e.g. `import '
-    'spreadtf.ica.experiment`). The configurable\'s docstring lists its parameters.')
+    'spreadtf.ica.ica_run`). The configurable\'s docstring lists its parameters.')
 
 
 def _shipped(gin_dir):
@@ -47,13 +52,13 @@ def unused_macros(bindings, config_str, used_elsewhere=()):
                 if not re.search(rf'%{name}\b', config_str))
 
 
-def parse(gin_files, bindings, gin_dir, used_macros=()):
+def parse(gin_files, bindings, gin_dir=GIN_DIR, used_macros=()):
   """Clears gin and parses `gin_files` then `bindings`, with `gin_dir` on the search path.
 
   Args:
     gin_files: gin file paths, relative to `gin_dir` (or the working directory) or absolute.
     bindings: binding strings, applied after the files.
-    gin_dir: the repository's gin/ directory.
+    gin_dir: the directory gin file paths are relative to (default: the repository's gin/).
     used_macros: macros the caller reads itself, so binding them is not "unused".
 
   Raises:

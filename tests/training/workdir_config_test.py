@@ -9,8 +9,8 @@ import gin
 import tensorflow as tf
 
 from spreadtf.data import fake
-from spreadtf.training import run_config
-from tests.training import tiny
+from spreadtf.training import workdir_config
+from tests import testing
 
 
 class DescribeTest(tf.test.TestCase, parameterized.TestCase):
@@ -24,7 +24,7 @@ class DescribeTest(tf.test.TestCase, parameterized.TestCase):
        '@spreadtf.data.fake.make_fake_dataset(num_examples=16)'),
       ('object', object(), '<builtins.object>'))
   def test_describes_values_stably(self, value, expected):
-    self.assertEqual(run_config.describe(value), expected)
+    self.assertEqual(workdir_config.describe(value), expected)
 
   def test_gin_bindings_resolve_selectors_and_references_to_full_names(self):
     gin.clear_config()
@@ -35,7 +35,7 @@ class DescribeTest(tf.test.TestCase, parameterized.TestCase):
                       'spread_vae.make_spread_vae.encoder_fn = @mlp.make_encoder',
                       'spread_vae.make_spread_vae.latent_dim = %LATENT',
                       'mlp.make_encoder.hidden_units = (16,\n    32)'])
-    self.assertEqual(run_config.gin_bindings(text), {
+    self.assertEqual(workdir_config.gin_bindings(text), {
         'LATENT': '4',
         'spreadtf.data.fake.make_fake_dataset.num_examples': '16',
         'spreadtf.models.spread_vae.make_spread_vae.encoder_fn':
@@ -53,17 +53,17 @@ class WorkdirTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_refuses_a_workdir_of_another_configuration_and_lists_the_differences(self):
     workdir = self.create_tempdir().full_path
-    tiny.run(workdir, num_steps=2)
-    before = tiny.hash_tree(workdir)
+    testing.run(workdir, num_steps=2)
+    before = testing.hash_tree(workdir)
     with self.assertRaises(ValueError) as caught:
-      tiny.run(workdir, num_steps=4, seed=1, global_batch_size=8)
+      testing.run(workdir, num_steps=4, seed=1, global_batch_size=8)
     message = str(caught.exception)
     self.assertIn('holds a run with a different configuration', message)
-    self.assertIn('spreadtf.training.experiment.train.seed: 0 -> 1', message)
-    self.assertIn('spreadtf.training.experiment.train.global_batch_size: 4 -> 8', message)
+    self.assertIn('spreadtf.training.training_run.train.seed: 0 -> 1', message)
+    self.assertIn('spreadtf.training.training_run.train.global_batch_size: 4 -> 8', message)
     self.assertNotIn('num_steps:', message)  # Extending a run is allowed.
     self.assertIn('Use a new workdir', message)
-    self.assertEqual(tiny.hash_tree(workdir), before)
+    self.assertEqual(testing.hash_tree(workdir), before)
 
   def test_gin_bindings_are_part_of_the_configuration(self):
     workdir = self.create_tempdir().full_path
@@ -71,27 +71,27 @@ class WorkdirTest(tf.test.TestCase, parameterized.TestCase):
                      'fake.make_fake_dataset.image_shape = (8, 8, 1)\n'
                      'fake.make_fake_dataset.num_examples = 16\n'
                      'fake.make_fake_dataset.content_seed = 0')
-    tiny.run(workdir, num_steps=2, data_fn=gin.get_configurable('fake.make_fake_dataset'))
+    testing.run(workdir, num_steps=2, data_fn=gin.get_configurable('fake.make_fake_dataset'))
     gin.parse_config('fake.make_fake_dataset.content_seed = 1')
     with self.assertRaisesRegex(ValueError, 'make_fake_dataset.content_seed: 0 -> 1'):
-      tiny.run(workdir, num_steps=4, data_fn=gin.get_configurable('fake.make_fake_dataset'))
+      testing.run(workdir, num_steps=4, data_fn=gin.get_configurable('fake.make_fake_dataset'))
 
   def test_extending_num_steps_is_allowed_and_recorded(self):
     workdir = self.create_tempdir().full_path
-    tiny.run(workdir, num_steps=2)
-    self.assertEqual(tiny.run(workdir, num_steps=4, verbose=True)['steps'], 4)
-    with open(os.path.join(workdir, run_config.FILENAME)) as f:
+    testing.run(workdir, num_steps=2)
+    self.assertEqual(testing.run(workdir, num_steps=4, verbose=True)['steps'], 4)
+    with open(os.path.join(workdir, workdir_config.FILENAME)) as f:
       recorded = json.load(f)['bindings']
-    self.assertEqual(recorded['spreadtf.training.experiment.train.num_steps'], '4')
+    self.assertEqual(recorded['spreadtf.training.training_run.train.num_steps'], '4')
 
   def test_unreadable_recorded_configuration_is_a_clear_error(self):
     workdir = self.create_tempdir().full_path
-    with open(os.path.join(workdir, run_config.FILENAME), 'w') as f:
+    with open(os.path.join(workdir, workdir_config.FILENAME), 'w') as f:
       f.write('{"bindings": ')
-    before = tiny.hash_tree(workdir)
+    before = testing.hash_tree(workdir)
     with self.assertRaisesRegex(ValueError, 'run_config.json.*cannot be read.*move it aside'):
-      tiny.run(workdir, num_steps=2)
-    self.assertEqual(tiny.hash_tree(workdir), before)
+      testing.run(workdir, num_steps=2)
+    self.assertEqual(testing.hash_tree(workdir), before)
 
   @parameterized.named_parameters(('is_a_file', ''), ('under_a_file', 'run'))
   def test_unwritable_workdir_is_a_clear_error(self, below):
@@ -101,23 +101,23 @@ class WorkdirTest(tf.test.TestCase, parameterized.TestCase):
     workdir = os.path.join(blocker, below) if below else blocker
     with self.assertRaisesRegex(OSError, "cannot write to the workdir '.*blocker.*choose a "
                                 'writable directory'):
-      tiny.run(workdir, num_steps=2)
+      testing.run(workdir, num_steps=2)
     with open(blocker) as f:
       self.assertEqual(f.read(), 'a file, not a directory')
 
   def test_unwritable_export_path_is_a_clear_error_before_training(self):
     workdir = self.create_tempdir().full_path
-    tiny.run(workdir, num_steps=2, export=True)
+    testing.run(workdir, num_steps=2, export=True)
     export = os.path.join(workdir, 'export')
     tf.io.gfile.rmtree(export)
     with open(export, 'w') as f:
       f.write('a file where the export goes')
-    before = tiny.hash_tree(workdir)
+    before = testing.hash_tree(workdir)
     with self.assertRaisesRegex(OSError, "export path '.*export'.*it is a file.*train.export "
                                 '= False'):
-      tiny.run(workdir, num_steps=4, export=True)
-    self.assertEqual(tiny.hash_tree(workdir), before)
-    self.assertEqual(tiny.run(workdir, num_steps=4, export=False)['steps'], 4)
+      testing.run(workdir, num_steps=4, export=True)
+    self.assertEqual(testing.hash_tree(workdir), before)
+    self.assertEqual(testing.run(workdir, num_steps=4, export=False)['steps'], 4)
 
 
 if __name__ == '__main__':

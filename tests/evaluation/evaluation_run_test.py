@@ -11,17 +11,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from spreadtf.evaluation import experiment
+from spreadtf import gin_parsing
+from spreadtf.evaluation import evaluation_run
 from spreadtf.evaluation import features as features_lib
-from spreadtf.training import experiment as training
-
-_GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), 'gin')
+from spreadtf.training import training_run as training
 
 
 def _smoke_run(workdir, extra=()):
   gin.clear_config()
-  gin.add_config_file_search_path(_GIN_DIR)
+  gin.add_config_file_search_path(gin_parsing.GIN_DIR)
   gin.parse_config_files_and_bindings(
       ['mnist/delta_vae_gaussian.gin', 'smoke.gin'],
       ['train.seed = 0', 'fake.make_fake_dataset.num_examples = 24'] + list(extra),
@@ -48,7 +46,7 @@ class EvaluateTest(tf.test.TestCase):
         os.remove(os.path.join(self.run_dir, name))
 
   def test_writes_eval_json_with_likelihoods_of_the_held_out_split(self):
-    result = experiment.evaluate(self.run_dir, num_importance_samples=8, verbose=False)
+    result = evaluation_run.evaluate(self.run_dir, num_importance_samples=8, verbose=False)
     with open(os.path.join(self.run_dir, 'eval.json')) as f:
       written = json.load(f)
     self.assertEqual(written['step'], 2)
@@ -67,16 +65,16 @@ class EvaluateTest(tf.test.TestCase):
     self.assertNotEmpty(tf.io.gfile.glob(os.path.join(self.run_dir, 'tensorboard', 'eval', '*')))
 
   def test_a_rerun_gives_the_same_numbers(self):
-    first = experiment.evaluate(self.run_dir, num_importance_samples=4, verbose=False)
-    again = experiment.evaluate(self.run_dir, num_importance_samples=4, verbose=False)
-    other = experiment.evaluate(self.run_dir, num_importance_samples=4, seed=1, verbose=False)
+    first = evaluation_run.evaluate(self.run_dir, num_importance_samples=4, verbose=False)
+    again = evaluation_run.evaluate(self.run_dir, num_importance_samples=4, verbose=False)
+    other = evaluation_run.evaluate(self.run_dir, num_importance_samples=4, seed=1, verbose=False)
     for key in ('test_elbo', 'iw_log_likelihood'):
       self.assertEqual(first[key], again[key])
       self.assertNotEqual(first[key], other[key])
 
   def test_scores_the_restored_weights_not_fresh_ones(self):
     # The run's exported generator holds its final weights: the restored decoder must match it.
-    run = experiment.load_run(self.run_dir)
+    run = evaluation_run.load_run(self.run_dir)
     exported = tf.saved_model.load(os.path.join(self.run_dir, 'export'))
     z = tf.random.stateless_normal([5, run.model.latent_dim], seed=[0, 0])
     self.assertAllClose(run.model.decode(z), exported.decode(z)['images'], atol=1e-6)
@@ -86,7 +84,7 @@ class EvaluateTest(tf.test.TestCase):
     images = keras.Input((28, 28, 1))
     features = keras.layers.Dense(3, kernel_initializer='ones')(keras.layers.Flatten()(images))
     extractor = features_lib.load_feature_extractor(keras.Model(images, features))
-    result = experiment.evaluate(self.run_dir, num_importance_samples=0,
+    result = evaluation_run.evaluate(self.run_dir, num_importance_samples=0,
                                  feature_extractor=extractor, num_sample_sets=2, verbose=False)
     self.assertNotIn('iw_log_likelihood', result)
     for key in ('frechet_distance', 'kid', 'precision', 'recall'):
@@ -102,34 +100,34 @@ class EvaluateTest(tf.test.TestCase):
     extractor_model = keras.Model(images, keras.layers.GlobalAveragePooling2D()(images))
     extractor = features_lib.load_feature_extractor(extractor_model)
     with self.assertRaisesRegex(ValueError, r'64, 64, 3.*28, 28, 1|28, 28, 1.*64, 64, 3'):
-      experiment.evaluate(self.run_dir, feature_extractor=extractor, verbose=False)
+      evaluation_run.evaluate(self.run_dir, feature_extractor=extractor, verbose=False)
     self.assertFalse(os.path.exists(os.path.join(self.run_dir, 'eval.json')))
 
   def test_a_workdir_without_checkpoint_is_named(self):
     workdir = self.create_tempdir().full_path
     shutil.copy(os.path.join(self.run_dir, 'operative_config.gin'), workdir)
     with self.assertRaisesRegex(FileNotFoundError, 'holds no checkpoint'):
-      experiment.evaluate(workdir, verbose=False)
+      evaluation_run.evaluate(workdir, verbose=False)
     with self.assertRaisesRegex(FileNotFoundError, 'operative_config.gin'):
-      experiment.evaluate(self.create_tempdir().full_path, verbose=False)
+      evaluation_run.evaluate(self.create_tempdir().full_path, verbose=False)
 
   def test_a_misspelt_macro_in_the_bindings_is_named_before_any_work(self):
     with self.assertRaisesRegex(ValueError, r"\['SPREAD_SCALEE'\].*SPREAD_SCALE"):
-      experiment.evaluate(self.run_dir, gin_bindings=['SPREAD_SCALEE = 0.5'], verbose=False)
+      evaluation_run.evaluate(self.run_dir, gin_bindings=['SPREAD_SCALEE = 0.5'], verbose=False)
     self.assertFalse(os.path.exists(os.path.join(self.run_dir, 'eval.json')))
 
   def test_prefers_the_best_checkpoint_and_falls_back_to_the_latest(self):
-    best = experiment.find_checkpoint(self.run_dir)
+    best = evaluation_run.find_checkpoint(self.run_dir)
     self.assertEqual(os.path.dirname(best), os.path.join(self.run_dir, 'checkpoints', 'best'))
     copy = os.path.join(self.root, 'no_best')
     shutil.copytree(self.run_dir, copy)
     shutil.rmtree(os.path.join(copy, 'checkpoints', 'best'))
-    self.assertEqual(experiment.find_checkpoint(copy),
+    self.assertEqual(evaluation_run.find_checkpoint(copy),
                      os.path.join(copy, 'checkpoints', 'ckpt-2'))
-    self.assertEqual(experiment.find_checkpoint(self.run_dir, 'latest'),
+    self.assertEqual(evaluation_run.find_checkpoint(self.run_dir, 'latest'),
                      os.path.join(self.run_dir, 'checkpoints', 'ckpt-2'))
     with self.assertRaisesRegex(ValueError, 'best.*latest'):
-      experiment.find_checkpoint(self.run_dir, 'newest')
+      evaluation_run.find_checkpoint(self.run_dir, 'newest')
 
 
 if __name__ == '__main__':

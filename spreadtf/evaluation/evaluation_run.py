@@ -30,8 +30,8 @@ import gin
 import numpy as np
 import tensorflow as tf
 
-from spreadtf import config as config_lib
 from spreadtf import files
+from spreadtf import gin_parsing
 from spreadtf import seeding
 from spreadtf.evaluation import features
 from spreadtf.evaluation import likelihood
@@ -43,7 +43,7 @@ from spreadtf.training import summaries
 __all__ = ['Run', 'find_checkpoint', 'load_run', 'held_out_images', 'generate', 'evaluate',
            'summary']
 
-_ROOT = 'spreadtf.training.experiment.train'
+_ROOT = 'spreadtf.training.training_run.train'
 
 
 @dataclasses.dataclass
@@ -107,9 +107,9 @@ def load_run(workdir, gin_bindings=(), checkpoint='best'):
                             'run (or it never started).')
   if checkpoint in ('best', 'latest'):
     checkpoint = find_checkpoint(workdir, checkpoint)
-  # config.parse, not gin directly: a misspelt macro in `gin_bindings` (a `DATA_DIR` typo)
+  # gin_parsing.parse, not gin directly: a misspelt macro in `gin_bindings` (a `DATA_DIR` typo)
   # would otherwise be accepted and evaluate the run on its training-time paths.
-  config_lib.parse([config], list(gin_bindings), gin_dir=workdir)
+  gin_parsing.parse([config], list(gin_bindings), gin_dir=workdir)
   bindings = gin.get_bindings(_ROOT)
   seed = bindings['seed']
   model = bindings['model_fn'](seed=seeding.sub_seed(seed, 'model'))

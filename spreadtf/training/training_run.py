@@ -44,10 +44,10 @@ from spreadtf.training import checkpoints
 from spreadtf.training import loop
 from spreadtf.training import preemption
 from spreadtf.training import progress as progress_lib
-from spreadtf.training import run_config
 from spreadtf.training import spread_learning
 from spreadtf.training import strategy as strategy_lib
 from spreadtf.training import summaries
+from spreadtf.training import workdir_config
 
 __all__ = ['STATUSES', 'train']
 
@@ -96,7 +96,7 @@ def _check_options(on_nonfinite, steps_per_loop, stop_after_stalled_evals, eval_
                        '> 0.')
 
 
-@gin.configurable(module='spreadtf.training.experiment', denylist=['workdir', 'strategy'])
+@gin.configurable(module='spreadtf.training.training_run', denylist=['workdir', 'strategy'])
 def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
           model_fn=gin.REQUIRED, optimizer_fn=gin.REQUIRED, global_batch_size=100,
           num_steps=1000, steps_per_epoch=100, steps_per_loop=10, eval_steps=10,
@@ -174,8 +174,8 @@ def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
 
   train_data = make_data('train')
   test_data = make_data('test') if eval_steps else None
-  config = run_config.make_config(train, arguments)  # After every configurable was called.
-  run_config.check(workdir, config, train)
+  config = workdir_config.make_config(train, arguments)  # After every configurable was called.
+  workdir_config.check(workdir, config, train)
 
   problem = checkpoint_input and checkpoints.input_checkpoint_problem(train_data)
   if problem:
@@ -212,7 +212,7 @@ def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
 
   # Every check has passed: from here on the run writes into the workdir.
   if chief:
-    run_config.write(workdir, config)
+    workdir_config.write(workdir, config)
     files.write_text(os.path.join(workdir, 'operative_config.gin'), gin.operative_config_str())
   writer = (tf.summary.create_file_writer(os.path.join(workdir, 'tensorboard')) if chief
             else tf.summary.create_noop_writer())

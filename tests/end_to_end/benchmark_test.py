@@ -36,8 +36,8 @@ class BenchmarkTest(tf.test.TestCase, parameterized.TestCase):
     os.chmod(no_torch, os.stat(no_torch).st_mode | stat.S_IXUSR)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
     out = subprocess.run(
-        [sys.executable, '-m', 'launch.benchmark', '--smoke', '--task=ica_em', '--task=vae_mlp',
-         '--precision=float32', f'--torch_python={no_torch}'],
+        [sys.executable, os.path.join(_REPO, 'launch', 'benchmark.py'), '--smoke',
+         '--task=ica_em', '--task=vae_mlp', '--precision=float32', f'--torch_python={no_torch}'],
         cwd=_REPO, capture_output=True, text=True, env=env, timeout=600, check=False)
     self.assertEqual(out.returncode, 0, out.stderr[-3000:])
     lines = out.stdout.splitlines()

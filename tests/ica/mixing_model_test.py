@@ -1,4 +1,4 @@
-"""Tests for spreadtf.ica.model and spreadtf.ica.data."""
+"""Tests for spreadtf.ica.mixing_model and spreadtf.ica.data."""
 
 from absl.testing import parameterized
 import gin
@@ -8,7 +8,7 @@ import tensorflow_probability as tfp
 
 from spreadtf import seeding
 from spreadtf.ica import data
-from spreadtf.ica import model
+from spreadtf.ica import mixing_model
 
 tfd = tfp.distributions
 
@@ -21,20 +21,20 @@ class ModelTest(tf.test.TestCase, parameterized.TestCase):
     self.addCleanup(gin.clear_config)
 
   def test_laplace_source_has_unit_variance(self):
-    source = model.laplace_source(tf.float64)
+    source = mixing_model.laplace_source(tf.float64)
     self.assertEqual(source.batch_shape, [])
     self.assertAllClose(source.variance(), 1.)
 
   def test_heuristic_spread_scale_for_sign_matrices(self):
     # sigma = 2.5 sqrt(mean(A A^T)) is about 1.7 for +-1 A with X = 20, Z = 10; never NaN.
-    scales = [model.heuristic_spread_scale(
+    scales = [mixing_model.heuristic_spread_scale(
         data.make_problem(20, 10, 1, 0., seed=s).mixing).numpy() for s in range(20)]
     self.assertBetween(np.mean(scales), 1.4, 2.1)
-    self.assertAllClose(model.heuristic_spread_scale(tf.zeros([3, 2])), 1e-3)
+    self.assertAllClose(mixing_model.heuristic_spread_scale(tf.zeros([3, 2])), 1e-3)
 
   def test_rejects_vector_source(self):
     with self.assertRaisesRegex(ValueError, 'scalar'):
-      model.check_source(tfd.Laplace(tf.zeros([3]), 1.))
+      mixing_model.check_source(tfd.Laplace(tf.zeros([3]), 1.))
 
 
 class CheckInputsTest(tf.test.TestCase, parameterized.TestCase):
@@ -48,21 +48,21 @@ class CheckInputsTest(tf.test.TestCase, parameterized.TestCase):
     self.mixing = rng.standard_normal((4, 3))
 
   def test_accepts_valid_problem(self):
-    model.check_inputs(self.x, self.mixing, 0.)
+    mixing_model.check_inputs(self.x, self.mixing, 0.)
 
   def test_rejects_nan_data(self):
     self.x[3, 1] = np.nan
     with self.assertRaisesRegex(ValueError, 'NaN'):
-      model.check_inputs(self.x, self.mixing, 0.1)
+      mixing_model.check_inputs(self.x, self.mixing, 0.1)
 
   def test_rejects_fewer_observed_than_latent(self):
     with self.assertRaisesRegex(ValueError, 'X < Z'):
-      model.check_inputs(self.x[:, :2], self.mixing[:2], 0.1)
+      mixing_model.check_inputs(self.x[:, :2], self.mixing[:2], 0.1)
 
   def test_rejects_singular_initial_mixing(self):
     self.mixing[:, 2] = 2. * self.mixing[:, 0]
     with self.assertRaisesRegex(ValueError, 'singular'):
-      model.check_inputs(self.x, self.mixing, 0.1)
+      mixing_model.check_inputs(self.x, self.mixing, 0.1)
 
   @parameterized.named_parameters(('float32', np.float32), ('float64', np.float64))
   def test_rejects_exactly_dependent_column_in_data_dtype(self, dtype):
@@ -71,13 +71,13 @@ class CheckInputsTest(tf.test.TestCase, parameterized.TestCase):
     mixing[:, 4] = 0.3 * mixing[:, 0] + 0.7 * mixing[:, 1]
     x = np.random.default_rng(1).standard_normal((50, 10)).astype(dtype)
     with self.assertRaisesRegex(ValueError, 'singular'):
-      model.check_inputs(x, mixing, 0.1)
+      mixing_model.check_inputs(x, mixing, 0.1)
 
   @parameterized.named_parameters(('float32', tf.float32), ('float64', tf.float64))
   def test_accepts_well_conditioned_sign_matrix(self, dtype):
     problem = data.make_problem(10, 5, 50, 0.1, seed=0, dtype=dtype)
     self.assertLess(np.linalg.cond(problem.mixing.numpy()), 10.)   # precondition
-    model.check_inputs(problem.x, problem.mixing, 0.1)
+    mixing_model.check_inputs(problem.x, problem.mixing, 0.1)
 
   def test_condition_threshold_follows_the_data_dtype(self):
     # cond(A) = 1e4: cond(A^T A) = 1e8 is about 1 / eps for float32 (a float32 step is then off
@@ -86,13 +86,13 @@ class CheckInputsTest(tf.test.TestCase, parameterized.TestCase):
                              full_matrices=False)
     mixing = (u * np.geomspace(1., 1e-4, 5)) @ vt
     x = np.random.default_rng(3).standard_normal((50, 10))
-    model.check_inputs(x, mixing, 0.1)
+    mixing_model.check_inputs(x, mixing, 0.1)
     with self.assertRaisesRegex(ValueError, 'singular.*float32'):
-      model.check_inputs(x.astype(np.float32), mixing.astype(np.float32), 0.1)
+      mixing_model.check_inputs(x.astype(np.float32), mixing.astype(np.float32), 0.1)
 
   def test_rejects_negative_gamma(self):
     with self.assertRaisesRegex(ValueError, 'gamma'):
-      model.check_inputs(self.x, self.mixing, -0.1)
+      mixing_model.check_inputs(self.x, self.mixing, -0.1)
 
 
 class DataTest(tf.test.TestCase, parameterized.TestCase):

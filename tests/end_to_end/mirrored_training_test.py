@@ -149,19 +149,19 @@ _RESUME_SCRIPT = textwrap.dedent('''
     import tensorflow as tf
     cpu = tf.config.list_physical_devices('CPU')[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from tests.training import tiny
+    from tests import testing
 
     strategy = tf.distribute.MirroredStrategy(['/cpu:0', '/cpu:1'])
     whole, parts = tempfile.mkdtemp(), tempfile.mkdtemp()
-    tiny.run(whole, num_steps=6, steps_per_epoch=2, steps_per_loop=2, strategy=strategy)
-    tiny.run(parts, num_steps=3, steps_per_epoch=2, steps_per_loop=2, strategy=strategy)
-    metrics = tiny.run(parts, num_steps=6, steps_per_epoch=2, steps_per_loop=2,
+    testing.run(whole, num_steps=6, steps_per_epoch=2, steps_per_loop=2, strategy=strategy)
+    testing.run(parts, num_steps=3, steps_per_epoch=2, steps_per_loop=2, strategy=strategy)
+    metrics = testing.run(parts, num_steps=6, steps_per_epoch=2, steps_per_loop=2,
                        strategy=strategy)
     print(json.dumps({
         'replicas': strategy.num_replicas_in_sync, 'start_step': metrics['start_step'],
-        'max_difference': tiny.max_difference(
-            tiny.state_variables(os.path.join(whole, 'checkpoints', 'ckpt-6')),
-            tiny.state_variables(os.path.join(parts, 'checkpoints', 'ckpt-6')))}))
+        'max_difference': testing.max_difference(
+            testing.state_variables(os.path.join(whole, 'checkpoints', 'ckpt-6')),
+            testing.state_variables(os.path.join(parts, 'checkpoints', 'ckpt-6')))}))
 ''')
 
 

@@ -35,11 +35,11 @@ def _load(name, split, data_dir, seed, download):
     raise FileNotFoundError(
         f'TFDS data set {name!r} is not downloaded and prepared in {where}, and download=False. '
         f'If it is prepared elsewhere, set DATA_DIR to that directory. With network access, set '
-        f'tfds.make_tfds_dataset.download = True (or run `tfds build {name}` once). '
+        f'tfds_images.make_tfds_dataset.download = True (or run `tfds build {name}` once). '
         + _OFFLINE) from e
 
 
-@gin.configurable(module='spreadtf.data.tfds')
+@gin.configurable(module='spreadtf.data.tfds_images')
 def make_tfds_dataset(split, global_batch_size, seed, name='mnist', data_dir=None,
                       crop_size=None, image_size=None, shuffle_buffer=10000, download=False,
                       repeat=True):

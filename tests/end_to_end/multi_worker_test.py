@@ -18,7 +18,7 @@ import gin
 import pytest
 import tensorflow as tf
 
-from tests.training import tiny
+from tests import testing
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -122,9 +122,9 @@ class MultiWorkerTest(tf.test.TestCase, parameterized.TestCase):
     procs, logs = _start_workers(whole, bindings, logdir)
     codes, errors = _wait(procs, logs)
     self.assertEqual(codes, [0, 0], errors)
-    difference = tiny.max_difference(
-        tiny.state_variables(os.path.join(whole, 'checkpoints', 'ckpt-600')),
-        tiny.state_variables(os.path.join(workdir, 'checkpoints', 'ckpt-600')))
+    difference = testing.max_difference(
+        testing.state_variables(os.path.join(whole, 'checkpoints', 'ckpt-600')),
+        testing.state_variables(os.path.join(workdir, 'checkpoints', 'ckpt-600')))
     print(f'two workers, preempted at step {step} and resumed: max weight difference '
           f'{difference:.3g} from an uninterrupted run')
     self.assertLessEqual(difference, 1e-6)

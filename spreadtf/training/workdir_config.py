@@ -106,7 +106,7 @@ def make_config(root, arguments):
   """The configuration of a run: the operative gin bindings and the root's `arguments`.
 
   Args:
-    root: the gin root function (configurable), e.g. `experiment.train`.
+    root: the gin root function (configurable), e.g. `training_run.train`.
     arguments: `{name: value}` of every argument the root received, except where and how it
       runs (workdir, strategy).
 

@@ -26,7 +26,7 @@ from spreadtf.ica import data
 from spreadtf.ica import em
 from spreadtf.ica import fastica as fastica_lib
 from spreadtf.ica import metrics
-from spreadtf.ica import model
+from spreadtf.ica import mixing_model
 from spreadtf.ica import plots
 
 __all__ = ['run', 'format_table', 'METHODS']
@@ -107,11 +107,11 @@ def _run_em(name, estimator, problem, a_init, gamma, num_iterations, seed, workd
   return result, curve
 
 
-@gin.configurable(module='spreadtf.ica.experiment', denylist=['workdir'])
+@gin.configurable(module='spreadtf.ica.ica_run', denylist=['workdir'])
 def run(workdir, seed=gin.REQUIRED, x_dim=10, z_dim=5, num_points=2000, gamma=0.01,
         num_iterations=300, num_posterior_samples=1000, num_spread_samples=1,
         spread_scale=None, common_random_numbers=True, chunk_size=2000, jit_compile=True,
-        dtype='float32', source_fn=model.laplace_source, spread_em=True, standard_em=True,
+        dtype='float32', source_fn=mixing_model.laplace_source, spread_em=True, standard_em=True,
         fastica=True, fastica_max_iter=1000, eval_every=10, log_every=50):
   """Generates one deterministic (or noisy) ICA problem and fits it with the enabled methods.
 
@@ -145,14 +145,14 @@ def run(workdir, seed=gin.REQUIRED, x_dim=10, z_dim=5, num_points=2000, gamma=0.
     The metrics dict written to `metrics.json`.
 
   Raises:
-    ValueError: for invalid problems (see `model.check_inputs`), before any iteration runs.
+    ValueError: for invalid problems (see `mixing_model.check_inputs`), before any iteration runs.
   """
   tf.io.gfile.makedirs(workdir)
   dtype = tf.as_dtype(dtype)
   source = source_fn(dtype)
   problem = data.make_problem(x_dim, z_dim, num_points, gamma, seed, source=source, dtype=dtype)
   a_init = data.initial_mixing(x_dim, z_dim, seed, dtype=dtype)
-  model.check_inputs(problem.x, a_init, gamma)
+  mixing_model.check_inputs(problem.x, a_init, gamma)
   logging.info('ICA problem: X=%d, Z=%d, N=%d, gamma=%g, seed=%d, initial relative error %.4f',
                x_dim, z_dim, num_points, gamma, seed,
                metrics.relative_error(problem.mixing, a_init))

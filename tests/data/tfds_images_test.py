@@ -7,7 +7,7 @@ import gin
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from spreadtf.data import tfds as tfds_data
+from spreadtf.data import tfds_images as tfds_data
 
 
 class TfdsTest(tf.test.TestCase, parameterized.TestCase):

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from spreadtf.ica import data
 from spreadtf.ica import em
-from spreadtf.ica import model
+from spreadtf.ica import mixing_model
 
 __all__ = ['time_em']
 
@@ -37,7 +37,7 @@ def time_em(x_dim=20, z_dim=10, num_points=20000, num_posterior_samples=1000, it
   """
   problem = data.make_problem(x_dim, z_dim, num_points, 0., seed=seed, dtype=dtype)
   mixing = data.initial_mixing(x_dim, z_dim, seed=seed, dtype=dtype)
-  estimator = em.ExpectationMaximization(model.laplace_source(dtype), spread=True,
+  estimator = em.ExpectationMaximization(mixing_model.laplace_source(dtype), spread=True,
                                          num_posterior_samples=num_posterior_samples,
                                          common_random_numbers=common_random_numbers)
   if warmup:
