@@ -17,6 +17,8 @@ them takes the first replica's copy: no collective.
 
 import tensorflow as tf
 
+from spreadtf import _compat
+
 __all__ = ['METRICS', 'NonfiniteGuard']
 
 METRICS = ('loss', 'gradient')  # What `NonfiniteGuard.last_metric` names, in order of checking.
@@ -73,7 +75,7 @@ class NonfiniteGuard(tf.Module):
     def skip():
       optimizer.iterations.assign_add(1)
 
-    if tf.__internal__.distribute.strategy_supports_no_merge_call():
+    if _compat.strategy_supports_no_merge_call():
       tf.cond(finite, lambda: apply(gradients, variables), skip)
     else:
       # A `tf.cond` whose branch synchronises replicas (apply_gradients' merge_call) must run in

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from spreadtf import _compat
 from spreadtf.data import fake
 from spreadtf.models import mlp
 from spreadtf.models import spread_vae
@@ -115,7 +116,7 @@ def summary_steps(workdir):
   """`{tag: sorted steps}` of the TensorBoard events under `workdir`."""
   steps = {}
   for path in tf.io.gfile.glob(os.path.join(workdir, 'tensorboard', 'events.*')):
-    for event in tf.compat.v1.train.summary_iterator(path):
+    for event in _compat.summary_events(path):
       for value in event.summary.value:
         steps.setdefault(value.tag, []).append(event.step)
   return {tag: sorted(s) for tag, s in steps.items()}
@@ -125,7 +126,7 @@ def summary_scalars(workdir, tag):
   """`[(step, value)]` of a scalar summary, by step."""
   values = []
   for path in tf.io.gfile.glob(os.path.join(workdir, 'tensorboard', 'events.*')):
-    for event in tf.compat.v1.train.summary_iterator(path):
+    for event in _compat.summary_events(path):
       for value in event.summary.value:
         if value.tag == tag:
           values.append((event.step, float(tf.make_ndarray(value.tensor))))

@@ -16,6 +16,8 @@ defaults do, so with BatchNorm a step on N replicas is not exactly the step on o
 import keras
 import tensorflow as tf
 
+from spreadtf import _compat
+
 __all__ = ['FusedBatchNorm']
 
 
@@ -59,13 +61,13 @@ class FusedBatchNorm(keras.layers.Layer):
     gamma = tf.convert_to_tensor(self.gamma)
     beta = tf.convert_to_tensor(self.beta)
     if training and self.trainable:
-      outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+      outputs, mean, variance = _compat.fused_batch_norm(
           inputs, gamma, beta, epsilon=self.epsilon, is_training=True)
       self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1. - self.momentum))
       self.moving_variance.assign(
           self.moving_variance * self.momentum + variance * (1. - self.momentum))
     else:
-      outputs, _, _ = tf.compat.v1.nn.fused_batch_norm(
+      outputs, _, _ = _compat.fused_batch_norm(
           inputs, gamma, beta, mean=tf.convert_to_tensor(self.moving_mean),
           variance=tf.convert_to_tensor(self.moving_variance), epsilon=self.epsilon,
           is_training=False)

@@ -14,6 +14,8 @@ import os
 
 import tensorflow as tf
 
+from spreadtf import _compat
+
 __all__ = ['BEST', 'make_checkpoint', 'input_checkpoint_problem', 'restore_latest',
            'restore_networks']
 
@@ -48,12 +50,7 @@ def input_checkpoint_problem(dataset):
   Returns:
     None, or TensorFlow's one-line reason (e.g. naming the stateful op).
   """
-  variant = dataset._variant_tensor  # pylint: disable=protected-access
-  try:  # The check `SerializeIterator` makes, on the dataset graph (1 = WARN, 2 = FAIL).
-    tf.raw_ops.DatasetToGraphV2(input_dataset=variant, external_state_policy=2)
-  except tf.errors.OpError as e:
-    return e.message.strip().splitlines()[0]
-  return None
+  return _compat.iterator_save_problem(dataset)
 
 
 def restore_latest(checkpoint, manager):

@@ -21,6 +21,8 @@ import threading
 from absl import logging
 import tensorflow as tf
 
+from spreadtf import _compat
+
 __all__ = ['Preempted', 'SignalHandler', 'TensorFlowHandler', 'make_handler']
 
 
@@ -129,12 +131,7 @@ def _tensorflow_handler_works(strategy):
   """False where TensorFlow's handler is a no-op: TPUStrategy, GCE CPU and TPU VMs."""
   if isinstance(strategy, tf.distribute.TPUStrategy):
     return False
-  # The handler's own platform check (not public API); it asks the GCE metadata server.
-  # pylint: disable-next=g-import-not-at-top
-  from tensorflow.python.distribute.failure_handling import failure_handling_util
-  platform = failure_handling_util.detect_platform()
-  return platform not in (failure_handling_util.PlatformDevice.GCE_CPU,
-                          failure_handling_util.PlatformDevice.GCE_TPU)
+  return _compat.platform_has_preemption_notices()
 
 
 def make_handler(strategy, manager, save_fn, use_tensorflow=None):

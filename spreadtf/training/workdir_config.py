@@ -15,9 +15,9 @@ import json
 import os
 
 import gin
-from gin import config_parser
 import tensorflow as tf
 
+from spreadtf import _compat
 from spreadtf import files
 
 __all__ = ['FILENAME', 'ALLOWED_CHANGES', 'describe', 'gin_bindings', 'make_config', 'check',
@@ -34,16 +34,15 @@ class _Reference:
     self.text = text
 
 
-class _Delegate(config_parser.ParserDelegate):
-  """Parses references and macros without evaluating anything."""
+def _reference(scoped_configurable_name, evaluate):
+  """`@[scope/]module.name[()]` of a parsed `@name` or `@name()`, unevaluated."""
+  scope, _, name = scoped_configurable_name.rpartition('/')
+  text = '@' + (scope + '/' if scope else '') + _full_name(name)
+  return _Reference(text + ('()' if evaluate else ''))
 
-  def configurable_reference(self, scoped_configurable_name, evaluate):
-    scope, _, name = scoped_configurable_name.rpartition('/')
-    text = '@' + (scope + '/' if scope else '') + _full_name(name)
-    return _Reference(text + ('()' if evaluate else ''))
 
-  def macro(self, macro_name):
-    return _Reference('%' + macro_name)
+def _macro(macro_name):
+  return _Reference('%' + macro_name)
 
 
 def _full_name(selector):
@@ -91,14 +90,10 @@ def gin_bindings(config_text):
   name); values go through `describe`.
   """
   bindings = {}
-  for statement in config_parser.ConfigParser(config_text, _Delegate()):
-    if not isinstance(statement, config_parser.BindingStatement):
-      continue  # imports and includes
-    if statement.arg_name:
-      key = f'{_full_name(statement.selector)}.{statement.arg_name}'
-    else:
-      key = statement.selector  # a macro
-    bindings[(statement.scope + '/' if statement.scope else '') + key] = describe(statement.value)
+  for scope, selector, arg_name, value in _compat.gin_binding_statements(
+      config_text, _reference, _macro):
+    key = f'{_full_name(selector)}.{arg_name}' if arg_name else selector  # or a macro
+    bindings[(scope + '/' if scope else '') + key] = describe(value)
   return bindings
 
 
