@@ -1,15 +1,22 @@
-"""Tables and plots over several runs: mean +- standard error over seeds, per configuration.
+"""Tables and plots over several runs: mean and 95% confidence interval over seeds, tests.
 
 Runs are grouped by configuration: two workdirs belong to the same group when their
 `operative_config.gin` files are equal after removing the seed (`train.seed`) and the
-`init_checkpoint` / `INIT_CHECKPOINT` bindings (which name another run of the same seed). A group
-is labelled by its runs' common parent directory (e.g. `runs/mnist5k/gaussian/seed=0` and
-`.../seed=1` form `gaussian`; so is a lone `seed=N` run), or by the first run's directory name.
+`init_checkpoint` / `INIT_CHECKPOINT` bindings (which name another run of the same seed), and,
+for runs laid out as `<name>/seed=<s>/` (as the study runner writes them), when they sit in the
+same `<name>` directory: such a group is named `<name>`, and two named directories stay two
+configurations even if their configs agree. Other groups are labelled by their runs' common
+parent directory, or by the first run's directory name.
 
     results = [report.load_results(w) for w in workdirs]
     groups = report.group_by_config(results)
-    print(report.markdown_table(groups))
-    report.plot_metric(groups, 'frechet_distance', 'fd.png')
+    print(report.markdown_report(groups, [
+        comparisons.Comparison('sharpness', 'laplace', 'gaussian', higher_is_better=True)]))
+    report.plot_metric(groups, metric, 'fd.png')
+
+The report (`markdown_report`) has three sections: the configurations (mean [95% CI] per
+metric), the runs (the step each was evaluated at, and a bootstrap interval over test images of
+its per-image metrics, from `eval_per_image.npz`) and the declared comparisons (`claims`).
 """
 
 import collections
@@ -25,9 +32,14 @@ import numpy as np
 import tensorflow as tf
 
 from spreadtf import files
+from spreadtf.evaluation import claims
+from spreadtf.evaluation import comparisons
+from spreadtf.evaluation import per_image
+from spreadtf.evaluation import statistics
 
 __all__ = ['Metric', 'METRICS', 'RunResults', 'find_runs', 'load_results', 'group_by_config',
-           'mean_stderr', 'markdown_table', 'plot_metric', 'plot_sample_grids']
+           'mean_stderr', 'mean_interval', 'markdown_table', 'runs_table', 'parse_comparison',
+           'markdown_report', 'plot_metric', 'plot_sample_grids']
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,14 +65,28 @@ METRICS = (
 
 _SEED_LINE = re.compile(r'^\s*(train\.seed|[\w.]*init_checkpoint|INIT_CHECKPOINT)\s*=.*$',
                         re.MULTILINE)
+_SEED_BINDING = re.compile(r'^\s*train\.seed\s*=\s*(-?\d+)\s*$', re.MULTILINE)
+_SEED_DIR = re.compile(r'^seed[=_-]?\d+$')
 
 
 @dataclasses.dataclass
 class RunResults:
-  """One run's numbers (metrics.json and eval.json merged) and its configuration key."""
+  """One run's numbers and what identifies it.
+
+  Attributes:
+    workdir: the run's directory (normalised).
+    values: metrics.json and eval.json merged (eval.json wins).
+    config_key: its operative config without the seed and init-checkpoint bindings.
+    seed: its `train.seed` (None when the config does not bind it).
+    name: `<name>` of a run laid out as `<name>/seed=<s>/`, else None.
+    per_image: its `eval_per_image.npz` values (`{key: [num_images]}`; {} without the file).
+  """
   workdir: str
   values: dict
   config_key: str
+  seed: int | None = None
+  name: str | None = None
+  per_image: dict = dataclasses.field(default_factory=dict)
 
 
 def _read_json(path):
@@ -103,16 +129,21 @@ def load_results(workdir):
                             'finished run (train it with launch/train.py, evaluate it with '
                             'launch/evaluate.py).')
   config_path = os.path.join(workdir, 'operative_config.gin')
-  config = ''
+  config, seed = '', None
   if tf.io.gfile.exists(config_path):
     with tf.io.gfile.GFile(config_path) as f:
-      config = _SEED_LINE.sub('', f.read())
+      config = f.read()
+    match = _SEED_BINDING.search(config)
+    seed = int(match.group(1)) if match else None
+    config = _SEED_LINE.sub('', config)
   values = dict(metrics)
   values.update(evaluation)  # eval.json's test_elbo (all held-out images) wins
-  return RunResults(os.path.normpath(workdir), values, config)
-
-
-_SEED_DIR = re.compile(r'^seed[=_-]?\d+$')
+  workdir = os.path.normpath(workdir)
+  name = None
+  if _SEED_DIR.match(os.path.basename(workdir)) and os.path.basename(os.path.dirname(workdir)):
+    name = os.path.basename(os.path.dirname(workdir))
+  return RunResults(workdir, values, config, seed=seed, name=name,
+                    per_image=per_image.read(workdir))
 
 
 def _label(workdirs):
@@ -126,15 +157,17 @@ def _label(workdirs):
 def group_by_config(results):
   """Groups runs of the same configuration: an ordered `{label: [RunResults, ...]}`.
 
-  Groups keep the order in which their first run appears; labels that would clash get the
-  suffix ` (2)`, ` (3)`, ...
+  Runs belong together when their configs agree apart from the seed and, for runs in
+  `<name>/seed=<s>/` directories, their `<name>` agrees; such a group is labelled `<name>`.
+  Groups keep the order in which their first run appears; labels that would clash (one `<name>`
+  directory holding two configs) get the suffix ` (2)`, ` (3)`, ...
   """
   by_key = collections.OrderedDict()
   for result in results:
-    by_key.setdefault(result.config_key, []).append(result)
+    by_key.setdefault((result.name, result.config_key), []).append(result)
   groups = collections.OrderedDict()
-  for runs in by_key.values():
-    label = base = _label([r.workdir for r in runs])
+  for (name, _), runs in by_key.items():
+    label = base = name or _label([r.workdir for r in runs])
     suffix = 2
     while label in groups:
       label, suffix = f'{base} ({suffix})', suffix + 1
@@ -151,14 +184,34 @@ def mean_stderr(values):
   return float(values.mean()), stderr, len(values)
 
 
+def _finite(values):
+  return [float(v) for v in values
+          if isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)]
+
+
+def mean_interval(values, level=0.95):
+  """`statistics.t_interval` of the finite values (None and NaN dropped); None when none are."""
+  values = _finite(values)
+  return statistics.t_interval(values, level) if values else None
+
+
+def _number(value, digits):
+  return f'{value:,.{digits}f}'
+
+
+def _interval_text(interval, digits):
+  text = _number(interval.estimate, digits)
+  if interval.low is not None:
+    text += f' [{_number(interval.low, digits)}, {_number(interval.high, digits)}]'
+  return text
+
+
 def _cell(runs, metric):
-  mean, stderr, num = mean_stderr([r.values.get(metric.key) for r in runs])
-  if mean is None:
+  interval = mean_interval([r.values.get(metric.key) for r in runs])
+  if interval is None:
     return 'n/a'
-  text = f'{mean:,.{metric.digits}f}'
-  if stderr is not None:
-    text += f' +- {stderr:,.{metric.digits}f}'
-  return text if num == len(runs) else f'{text} ({num} of {len(runs)})'
+  text = _interval_text(interval, metric.digits)
+  return text if interval.n == len(runs) else f'{text} ({interval.n} of {len(runs)})'
 
 
 def _real_data_row(groups):
@@ -175,7 +228,10 @@ def _real_data_row(groups):
 
 
 def markdown_table(groups, metrics=METRICS):
-  """A Markdown table: one row per configuration, mean +- standard error over its seeds.
+  """A Markdown table: one row per configuration, mean [95% CI] over its seeds (Student t).
+
+  A cell is `mean [low, high]` (only the mean for a single seed), with `(k of n)` when only k
+  of the configuration's n runs have the value.
 
   When the runs' eval.json files hold the real-data reference (real training images scored like
   generated ones, and the held-out images' sharpness), a last row shows it: the values a perfect
@@ -197,6 +253,129 @@ def markdown_table(groups, metrics=METRICS):
   return '\n'.join(lines) + '\n'
 
 
+
+def _bootstrap_cell(run, key, digits, level, num_resamples, seed):
+  values = run.per_image.get(key)
+  if values is None:
+    value = run.values.get(key)
+    return 'n/a' if value is None else f'{_number(value, digits)} (no per-image values)'
+  bad = int(np.count_nonzero(~np.isfinite(values)))
+  if bad:
+    return f'n/a ({bad} of {len(values)} per-image values not finite)'
+  interval = statistics.bootstrap_interval(values, level, num_resamples, seed)
+  return f'{_interval_text(interval, digits)} (n = {interval.n:,})'
+
+
+def _checkpoint_name(run):
+  checkpoint = run.values.get('checkpoint')
+  if not checkpoint:
+    return 'n/a'
+  relative = os.path.relpath(checkpoint, run.workdir)
+  return os.path.basename(checkpoint) if relative.startswith('..') else relative
+
+
+def runs_table(groups, level=0.95, num_resamples=10_000, seed=0):
+  """A Markdown table with one row per run: its seed, the checkpoint and step it was evaluated
+  at, and each per-image metric's mean with a percentile bootstrap interval over test images.
+
+  The bootstrap (`statistics.bootstrap_interval`, `num_resamples`, seeded) resamples the run's
+  `eval_per_image.npz` values; a run without them shows its `eval.json` mean alone.
+
+  Args:
+    groups: from `group_by_config`.
+    level: confidence level of the intervals.
+    num_resamples: bootstrap resamples per run and metric.
+    seed: bootstrap seed (the same for every run).
+
+  Returns:
+    The table as text.
+  """
+  known = {m.key: m for m in METRICS}
+  keys = {k for runs in groups.values() for r in runs for k in r.per_image}
+  keys = [m.key for m in METRICS if m.key in keys] + sorted(keys - set(known))
+  titles = [known[k].title if k in known else k for k in keys]
+  lines = ['| configuration | run | seed | checkpoint evaluated | step | ' + ' | '.join(
+      f'{t}, mean [{level:.0%} bootstrap CI over test images]' for t in titles) + ' |',
+           '|' + '---|' * (5 + len(keys))]
+  for label, runs in groups.items():
+    for run in runs:
+      step = run.values.get('step')
+      cells = [label, os.path.basename(run.workdir), '' if run.seed is None else str(run.seed),
+               _checkpoint_name(run), 'n/a' if step is None else f'{int(step):,}']
+      cells += [_bootstrap_cell(run, k, known[k].digits if k in known else 3, level,
+                                num_resamples, seed) for k in keys]
+      lines.append('| ' + ' | '.join(cells) + ' |')
+  return '\n'.join(lines) + '\n'
+
+
+def parse_comparison(text):
+  """A `comparisons.Comparison` from `metric:first>second` (higher is better) or `...<...`.
+
+  `sharpness:laplace>gaussian` declares that configuration `laplace` has the higher sharpness;
+  `frechet_distance:laplace<gaussian` that it has the lower FD.
+
+  Raises:
+    ValueError: naming `text` when it is not of that form.
+  """
+  match = re.fullmatch(r'\s*([^:<>]+?)\s*:\s*([^<>]+?)\s*([<>])\s*([^<>]+?)\s*', text)
+  if not match:
+    raise ValueError(f'cannot read comparison {text!r}: write metric:first>second (first has '
+                     'the higher value) or metric:first<second, e.g. sharpness:laplace>gaussian.')
+  metric, first, sign, second = match.groups()
+  return comparisons.Comparison(metric, first, second, higher_is_better=sign == '>')
+
+
+_CONFIGURATIONS_NOTE = (
+    'Mean [{level:.0%} confidence interval] over seeds (Student t with n - 1 degrees of freedom; '
+    'a single seed shows its value alone). "(k of n)": only k of the n seeds have the value.')
+_RUNS_NOTE = (
+    'Each run: the checkpoint and step it was evaluated at, and its held-out numbers with a '
+    '{level:.0%} percentile bootstrap interval over the test images ({resamples:,} resamples of '
+    'eval_per_image.npz): how much a run\'s number owes to the particular test images, not to '
+    'its seed.')
+_COMPARISONS_NOTE = (
+    'Each declared claim "first is better than second": difference of the seed means with its '
+    '{level:.0%} Welch interval, Welch\'s t-test and a permutation test (two-sided; {holm}), '
+    'Hedges\' g (the pooled-s.d. standardised difference with the small-sample correction). '
+    'Verdict: "holds" / "reversed" when the Welch p is below {alpha} and the difference points '
+    'the declared / the other way, else "not distinguishable"; a permutation p at or above '
+    '{alpha} is noted.')
+
+
+def markdown_report(groups, declared=(), alpha=0.05, correction='holm', level=0.95,
+                    num_resamples=10_000, seed=0, metrics=METRICS):
+  """The report: configurations, runs and (when declared) comparisons, as Markdown.
+
+  Args:
+    groups: from `group_by_config`.
+    declared: `comparisons.Comparison`s to test (`claims.assess`).
+    alpha: significance level of the verdicts.
+    correction: 'holm' (default, over the declared comparisons) or 'none'.
+    level: confidence level of every interval.
+    num_resamples: bootstrap resamples per run and metric.
+    seed: seed of the bootstrap and of any Monte Carlo permutation test.
+    metrics: the columns of the configurations table.
+
+  Returns:
+    The report as text.
+
+  Raises:
+    ValueError: for a comparison naming an unknown configuration or metric.
+  """
+  declared = list(declared)
+  found = claims.assess(groups, declared, alpha, correction, level, seed) if declared else []
+  parts = ['## Configurations\n', _CONFIGURATIONS_NOTE.format(level=level) + '\n',
+           markdown_table(groups, metrics), '## Runs\n',
+           _RUNS_NOTE.format(level=level, resamples=num_resamples) + '\n',
+           runs_table(groups, level, num_resamples, seed)]
+  if found:
+    tested = sum(claim.welch is not None for claim in found)
+    holm = (f'p-values Holm-adjusted over the {tested} tested claims, raw and adjusted shown'
+            if found[0].adjusted else 'p-values not adjusted')
+    parts += ['## Comparisons\n', _COMPARISONS_NOTE.format(level=level, alpha=alpha, holm=holm)
+              + '\n', claims.markdown_table(found, {m.key: m.digits for m in METRICS})]
+  return '\n'.join(parts)
+
 def _save(fig, path):
   buffer = io.BytesIO()
   fig.savefig(buffer, format='png', dpi=100, bbox_inches='tight')
@@ -204,7 +383,7 @@ def _save(fig, path):
 
 
 def plot_metric(groups, metric, path):
-  """A bar per configuration (mean, +- standard error) and a dot per seed, saved as PNG.
+  """A bar per configuration (mean, 95% t-interval over seeds) and a dot per seed, saved as PNG.
 
   Args:
     groups: from `group_by_config`.
@@ -221,16 +400,18 @@ def plot_metric(groups, metric, path):
   fig = figure.Figure(figsize=(1.2 + 1.3 * len(rows), 3.2))
   ax = fig.add_subplot()
   for i, (_, values) in enumerate(rows):
-    mean, stderr, _ = mean_stderr(values)
-    if mean is None:
+    interval = mean_interval(values)
+    if interval is None:
       continue
-    ax.bar(i, mean, yerr=stderr or 0., color='C0', alpha=0.6, capsize=4)
+    error = 0. if interval.low is None else [[interval.estimate - interval.low],
+                                             [interval.high - interval.estimate]]
+    ax.bar(i, interval.estimate, yerr=error, color='C0', alpha=0.6, capsize=4)
     ax.plot([i] * len(values), values, 'k.', markersize=5)
   ax.set_xticks(range(len(rows)), [label for label, _ in rows], rotation=20, ha='right')
   ax.set_ylabel(metric.title)
   better = {'higher': 'higher is better', 'lower': 'lower is better',
             'real': 'closer to real images is better'}[metric.better]
-  ax.set_title(f'{metric.title} ({better}; bars: mean +- s.e. over seeds)',
+  ax.set_title(f'{metric.title} ({better}; bars: mean, 95% CI over seeds)',
                fontsize=9)
   _save(fig, path)
   return path
