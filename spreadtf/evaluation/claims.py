@@ -133,8 +133,14 @@ def assess(groups, declared, alpha=0.05, correction='holm', level=0.95, seed=0):
   return claims
 
 
+def _decimals(welch):
+  """Decimals that show the interval's half-width to two significant digits."""
+  half = (welch.high - welch.low) / 2.
+  return max(0, 1 - math.floor(math.log10(half))) if half > 0 else 3
+
+
 def _number(value, digits):
-  return f'{value:,.{digits}f}' if digits is not None else f'{value:.4g}'
+  return f'{value:,.{digits}f}'
 
 
 def _p_cell(raw, adjusted_p, adjusted):
@@ -150,7 +156,7 @@ def _row(claim, digits):
   welch, permutation = claim.welch, claim.permutation
   if welch is None:
     return f'| {name} | {sizes} | | | | | | {claim.verdict} |'
-  digits = digits.get(comparison.metric)
+  digits = digits.get(comparison.metric, _decimals(welch))
   difference = (f'{_number(welch.difference, digits)} [{_number(welch.low, digits)}, '
                 f'{_number(welch.high, digits)}]')
   if math.isnan(welch.t):
@@ -171,7 +177,8 @@ def markdown_table(claims, digits=None):
 
   Args:
     claims: list of `Claim`.
-    digits: optional `{metric key: decimals}` for the differences (else 4 significant digits).
+    digits: optional `{metric key: decimals}` for the differences (else enough decimals for two
+      significant digits of the interval's half-width).
 
   Returns:
     The table as text ('' for no claims). The claim column reads `metric: first > second` when

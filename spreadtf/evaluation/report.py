@@ -370,8 +370,10 @@ def markdown_report(groups, declared=(), alpha=0.05, correction='holm', level=0.
            runs_table(groups, level, num_resamples, seed)]
   if found:
     tested = sum(claim.welch is not None for claim in found)
-    holm = (f'p-values Holm-adjusted over the {tested} tested claims, raw and adjusted shown'
-            if found[0].adjusted else 'p-values not adjusted')
+    if found[0].adjusted:
+      holm = f'p-values Holm-adjusted over the {tested} tested claims, raw and adjusted shown'
+    else:
+      holm = 'p-values not adjusted' + (f' ({tested} tested claim)' if correction == 'holm' else '')
     parts += ['## Comparisons\n', _COMPARISONS_NOTE.format(level=level, alpha=alpha, holm=holm)
               + '\n', claims.markdown_table(found, {m.key: m.digits for m in METRICS})]
   return '\n'.join(parts)

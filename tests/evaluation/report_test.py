@@ -1,13 +1,18 @@
-"""Tests of the multi-run report: grouping by config, mean +- standard error, table, plots."""
+"""Tests of the multi-run report: grouping, mean [95% CI], runs with bootstrap, comparisons."""
 
 import json
 import os
 
 from absl.testing import parameterized
 import numpy as np
+from scipy import stats
 import tensorflow as tf
 
+from spreadtf.evaluation import comparisons
+from spreadtf.evaluation import per_image
 from spreadtf.evaluation import report
+from spreadtf.evaluation import statistics
+from spreadtf.evaluation import verdicts
 
 
 def _run(root, group, seed, config, metrics=None, evaluation=None):
@@ -50,24 +55,90 @@ class ReportTest(tf.test.TestCase, parameterized.TestCase):
     self.assertLen(groups, 3)
     self.assertEqual([len(runs) for runs in groups.values()], [3, 1, 1])
 
+  def test_runs_in_named_directories_form_configurations_named_by_the_directory(self):
+    # Two study configurations with equal configs stay two; their names are their directories.
+    first = _run(self.root, 'control_a', 0, 'SPREAD_SCALE = 0.7', {}, {'test_elbo': 1.})
+    second = _run(self.root, 'control_b', 0, 'SPREAD_SCALE = 0.7', {}, {'test_elbo': 2.})
+    groups = report.group_by_config([report.load_results(w) for w in (first, second)])
+    self.assertEqual(list(groups), ['control_a', 'control_b'])
+    self.assertEqual(groups['control_a'][0].name, 'control_a')
+    self.assertEqual([r.seed for r in self.groups['gaussian']], [0, 1, 2])
+
   def test_mean_and_standard_error_over_seeds(self):
     mean, stderr, num = report.mean_stderr([100., 110., 120.])
     self.assertEqual((mean, num), (110., 3))
     self.assertAllClose(stderr, 10. / np.sqrt(3.))
     self.assertEqual(report.mean_stderr([5., None]), (5., None, 1))
 
-  def test_table_shows_mean_stderr_and_missing_values(self):
+  def test_mean_interval_drops_missing_values(self):
+    self.assertEqual(report.mean_interval([100., None, 110., float('nan'), 120.]),
+                     statistics.t_interval([100., 110., 120.]))
+    self.assertIsNone(report.mean_interval([None]))
+
+  def test_table_shows_mean_confidence_interval_and_missing_values(self):
     table = report.markdown_table(self.groups)
     lines = table.splitlines()
     self.assertLen(lines, 4)
     self.assertIn('test spread ELBO', lines[0])
     gaussian = lines[2]
     self.assertIn('| gaussian | 3 |', gaussian)
-    self.assertIn('110.0 +- 5.8', gaussian)                 # 10 / sqrt(3) = 5.77
-    self.assertIn('3.00 +- 1.00 (2 of 3)', gaussian)        # FD measured on two seeds
-    self.assertIn('12 +- 1', gaussian)                      # training seconds from metrics.json
+    self.assertIn('110.0 [85.2, 134.8]', gaussian)          # 110 +- 4.303 * 10 / sqrt(3)
+    self.assertIn('3.00 [-9.71, 15.71] (2 of 3)', gaussian)  # FD on two seeds: +- 12.706 * 1
+    self.assertIn('12 [7, 17]', gaussian)                   # training seconds: +- 4.303 * 2 / 1.73
+    self.assertIn('| laplace | 1 | 90.0 |', lines[3])       # one seed: its value, no interval
     self.assertIn('n/a', lines[3])                          # laplace has no FD
     self.assertNotIn('KID', lines[0])                       # no run has it: no column
+
+  def test_runs_table_shows_each_runs_step_and_bootstrap_over_test_images(self):
+    workdir = _run(self.root, 'with_images', 4, 'SPREAD_SCALE = 0.6', {},
+                   {'test_elbo': -2., 'step': 3520,
+                    'checkpoint': os.path.join(self.root, 'with_images', 'seed=4', 'checkpoints',
+                                               'best', 'ckpt-9')})
+    values = np.random.default_rng(0).normal(-2., 1., 400)
+    per_image.write(workdir, test_elbo=values)
+    groups = report.group_by_config([report.load_results(w) for w in self.workdirs + [workdir]])
+    lines = report.runs_table(groups, num_resamples=500).splitlines()
+    self.assertLen(lines, 2 + 5)
+    self.assertIn('| step |', lines[0])
+    self.assertIn('95% bootstrap CI over test images', lines[0])
+    self.assertIn('| gaussian | seed=0 | 0 | n/a | n/a | 100.0 (no per-image values) |', lines[2])
+    interval = statistics.bootstrap_interval(values, num_resamples=500)
+    self.assertEqual(lines[-1], f'| with_images | seed=4 | 4 | checkpoints/best/ckpt-9 | 3,520 | '
+                     f'{interval.estimate:.1f} [{interval.low:.1f}, {interval.high:.1f}] '
+                     '(n = 400) |')
+
+  def test_report_tests_declared_comparisons_with_welchs_p(self):
+    laplace = [_run(self.root, 'laplace5', s, 'SPREAD_SCALE = 0.25', {},
+                    {'test_elbo': v, 'sharpness': h})
+               for s, (v, h) in enumerate(zip([130., 135., 128., 140., 131.],
+                                              [0.09, 0.095, 0.092, 0.094, 0.093], strict=True))]
+    groups = report.group_by_config([report.load_results(w) for w in self.workdirs + laplace])
+    text = report.markdown_report(groups, [report.parse_comparison('test_elbo:laplace5>gaussian'),
+                                           report.parse_comparison('sharpness:laplace5>gaussian')])
+    self.assertEqual([line for line in text.splitlines() if line.startswith('## ')],
+                     ['## Configurations', '## Runs', '## Comparisons'])
+    row = next(line for line in text.splitlines() if line.startswith('| test_elbo: laplace5'))
+    welch = stats.ttest_ind([130., 135., 128., 140., 131.], [100., 110., 120.], equal_var=False)
+    # One claim could be tested (gaussian has no sharpness): nothing to adjust.
+    self.assertIn(f'| {welch.statistic:.2f} ({welch.df:.1f}) | {verdicts.format_p(welch.pvalue)} '
+                  '| ', row)
+    self.assertIn(f'holds (p = {verdicts.format_p(welch.pvalue)}, ', row)
+    self.assertIn('| 5 + 3 |', row)
+    self.assertIn('not tested (n = 5 + 0', text)            # no gaussian run has a sharpness
+    self.assertIn('p-values not adjusted (1 tested claim)', text)
+
+  def test_parse_comparison(self):
+    self.assertEqual(report.parse_comparison(' frechet_distance : laplace < gaussian '),
+                     comparisons.Comparison('frechet_distance', 'laplace', 'gaussian', False))
+    self.assertEqual(report.parse_comparison('sharpness:a>b'),
+                     comparisons.Comparison('sharpness', 'a', 'b', True))
+    for bad in ('sharpness:a=b', 'a>b', 'sharpness:a>b>c', 'sharpness:>b'):
+      with self.assertRaisesRegex(ValueError, 'metric:first>second'):
+        report.parse_comparison(bad)
+
+  def test_a_comparison_naming_an_unknown_configuration_is_refused(self):
+    with self.assertRaisesRegex(ValueError, "'cauchy'.*not among"):
+      report.markdown_report(self.groups, [report.parse_comparison('test_elbo:cauchy>gaussian')])
 
   def test_real_data_reference_is_the_last_row(self):
     run = _run(self.root, 'with_reference', 0, 'SPREAD_SCALE = 0.4', {},
