@@ -12,9 +12,9 @@ one compares the two configurations' per-seed values of its metric:
     permutation test does not confirm it.
 
 Holm is on by default: the declared comparisons are the study's claims and are read together;
-uncorrected, five claims at 0.05 give up to a 23% chance that at least one true-null claim reads
-"holds" or "reversed". Holm keeps that chance at most 0.05 under any dependence between the
-tests and rejects everything Bonferroni does, and more; the raw p-values are shown next to the
+uncorrected, five true-null claims at 0.05 give a 23% chance (if independent) that at least one
+reads "holds" or "reversed". Holm keeps that chance at most 0.05 under any dependence between the
+tests and rejects at least everything Bonferroni does; the raw p-values are shown next to the
 adjusted ones. The intervals of the differences are per comparison (not simultaneous).
 """
 
