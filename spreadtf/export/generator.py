@@ -6,7 +6,9 @@ Endpoints (tensors in, a dict of tensors out, no TFP objects):
   * `sample(num, seed)`: num scalar int32, seed int32 `[2]` (stateless) ->
     `{'images': [num, height, width, channels]}`, z ~ N(0, I), no noise added.
 
-Only the decoder is tracked: no encoder, optimizer or spread kernel goes into the SavedModel.
+Only the decoder's variables are tracked: no encoder, optimizer or spread kernel goes into the
+SavedModel. It runs under `tf.saved_model.load` and under session-based loaders
+(`saved_model_cli run`, TF Serving's C++ loader); docs/serving.md shows both.
 
 The export is written to a temporary directory beside `path` and then swapped in (the old
 export renamed aside, the new one renamed to `path`, the old one deleted), so a reader or a
@@ -26,23 +28,43 @@ __all__ = ['Generator', 'export_generator']
 
 
 class Generator(tf.Module):
-  """A `tf.Module` around a Keras decoder with tensor-only `decode` and `sample` methods."""
+  """A `tf.Module` around a Keras decoder with tensor-only `decode` and `sample` methods.
+
+  The module tracks the `tf.Variable`s its two functions read (`decoder_variables`), not the
+  Keras decoder. A Keras 3 `keras.Variable` exports as a copy of the `tf.Variable` inside it:
+  tracking the decoder would write a graph whose restore op fills the copies while the
+  signatures read the originals, which only `tf.saved_model.load` (it rebinds captures through
+  the object graph) gets right; a session-based loader (`saved_model_cli run`, TF Serving)
+  would fail with `Could not find variable ...`. With the captured variables tracked, the
+  restore op and the signatures name the same variables, each saved once.
+  """
 
   def __init__(self, decoder, name='generator'):
     """Wraps `decoder`, a Keras model `[batch, latent_dim] -> [batch, height, width, channels]`."""
     super().__init__(name=name)
-    self.decoder = decoder
-    self.latent_dim = int(decoder.inputs[0].shape[-1])
-    spec = tf.TensorSpec([None, self.latent_dim], tf.float32, name='z')
-    self.decode = tf.function(self._decode, input_signature=[spec])
-    self.sample = tf.function(self._sample, input_signature=[
+    latent_dim = int(decoder.inputs[0].shape[-1])
+    self.latent_dim = latent_dim
+
+    def decode(z):
+      return {'images': tf.cast(decoder(z, training=False), tf.float32)}
+
+    def sample(num, seed):
+      return decode(tf.random.stateless_normal([num, latent_dim], seed=seed))
+
+    self.decode = tf.function(decode, input_signature=[
+        tf.TensorSpec([None, latent_dim], tf.float32, name='z')])
+    self.sample = tf.function(sample, input_signature=[
         tf.TensorSpec([], tf.int32, name='num'), tf.TensorSpec([2], tf.int32, name='seed')])
+    self.decoder_variables = _captured_variables(self.decode, self.sample)
 
-  def _decode(self, z):
-    return {'images': tf.cast(self.decoder(z, training=False), tf.float32)}
 
-  def _sample(self, num, seed):
-    return self._decode(tf.random.stateless_normal([num, self.latent_dim], seed=seed))
+def _captured_variables(*functions):
+  """The `tf.Variable`s the traced `functions` read, each once, in first-use order."""
+  found = {}
+  for function in functions:
+    for variable in function.get_concrete_function().variables:
+      found.setdefault(id(variable), variable)
+  return list(found.values())
 
 
 def export_generator(decoder, path):
