@@ -1,4 +1,5 @@
-"""launch/sample.py: a PNG grid with TensorFlow alone, and clear errors for a wrong path."""
+"""launch/sample.py: a PNG grid with TensorFlow alone (no TFP, no Keras), and clear errors for a
+wrong path."""
 
 import os
 import subprocess
@@ -37,13 +38,14 @@ class SampleTest(tf.test.TestCase, parameterized.TestCase):
     return subprocess.run([sys.executable, os.path.join(_REPO, 'launch', 'sample.py'), *args],
                           capture_output=True, text=True, env=env, cwd=_REPO, timeout=300)
 
-  def test_runs_where_importing_tfp_fails(self):
+  def test_runs_where_importing_tfp_or_keras_fails(self):
     workdir = self.create_tempdir().full_path
     export = self._export(workdir)
-    blocker = self.create_tempdir('no_tfp').full_path
-    os.makedirs(os.path.join(blocker, 'tensorflow_probability'))
-    with open(os.path.join(blocker, 'tensorflow_probability', '__init__.py'), 'w') as f:
-      f.write("raise ImportError('tensorflow_probability is blocked for this test')\n")
+    blocker = self.create_tempdir('no_tfp_no_keras').full_path
+    for package in ('tensorflow_probability', 'keras'):
+      os.makedirs(os.path.join(blocker, package))
+      with open(os.path.join(blocker, package, '__init__.py'), 'w') as f:
+        f.write(f"raise ImportError('{package} is blocked for this test')\n")
     png = os.path.join(workdir, 'grid.png')
     out = self._sample(f'--saved_model={export}', '--num=5', '--seed=3', f'--out={png}',
                        pythonpath=[blocker])
