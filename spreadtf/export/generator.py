@@ -7,8 +7,8 @@ Endpoints (tensors in, a dict of tensors out, no TFP objects):
     `{'images': [num, height, width, channels]}`, z ~ N(0, I), no noise added.
 
 Only the decoder's variables are tracked: no encoder, optimizer or spread kernel goes into the
-SavedModel. It runs under `tf.saved_model.load` and under session-based loaders
-(`saved_model_cli run`, TF Serving's C++ loader); docs/serving.md shows both.
+SavedModel. It runs under `tf.saved_model.load` and under the session-based loading of
+`saved_model_cli run` (the path TF Serving's C++ loader takes); docs/serving.md shows both.
 
 The export is written to a temporary directory beside `path` and then swapped in (the old
 export renamed aside, the new one renamed to `path`, the old one deleted), so a reader or a
