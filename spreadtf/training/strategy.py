@@ -16,29 +16,46 @@ def make_strategy(kind='auto', tpu=''):
       'one_device', 'mirrored' (all local GPUs, or the CPU), 'multi_worker'
       (`MultiWorkerMirroredStrategy`, configured by the `TF_CONFIG` environment variable) or
       'tpu' (`TPUStrategy` through `TPUClusterResolver(tpu)`).
-    tpu: TPU name or address for 'tpu' ('' for a local TPU VM).
+    tpu: for 'tpu': a Cloud TPU's name or `grpc://HOST:8470` address, 'local' on a TPU VM, or ''
+      (TensorFlow then reads the `TPU_NAME` environment variable).
 
   Returns:
     The strategy.
 
   Raises:
     ValueError: for an unknown kind.
+    RuntimeError: for 'tpu' when no TPU is reachable, in one line saying what failed and what to
+      pass.
   """
   if kind not in STRATEGY_KINDS:
     raise ValueError(f'strategy kind must be one of {STRATEGY_KINDS}, got {kind!r}.')
   # TPU and multi-worker strategies must be built before anything initialises the TF runtime
   # (even listing devices does), so they come first.
   if kind == 'tpu':
-    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
-    tf.config.experimental_connect_to_cluster(resolver)
-    tf.tpu.experimental.initialize_tpu_system(resolver)
-    return tf.distribute.TPUStrategy(resolver)
+    return tf.distribute.TPUStrategy(_connect_to_tpu(tpu))
   if kind == 'multi_worker':
     return tf.distribute.MultiWorkerMirroredStrategy()
   gpus = tf.config.list_logical_devices('GPU')
   if kind == 'mirrored' or (kind == 'auto' and len(gpus) > 1):
     return tf.distribute.MirroredStrategy()
   return tf.distribute.OneDeviceStrategy('/gpu:0' if gpus else '/cpu:0')
+
+
+def _connect_to_tpu(tpu):
+  """The initialised TPU cluster resolver for `tpu`, or a one-line error saying what to pass."""
+  try:
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+  except (ValueError, RuntimeError, ImportError, OSError, tf.errors.OpError) as e:
+    # TensorFlow's own messages ('Please provide a TPU Name to connect to.', a URLError from the
+    # GCE metadata lookup, a gRPC status) span lines; the first one says what happened.
+    happened = (str(e).strip().splitlines() or [''])[0]
+    raise RuntimeError(
+        f'--strategy=tpu found no TPU for --tpu={tpu!r} ({type(e).__name__}: {happened}); pass '
+        "--tpu=NAME (a Cloud TPU's name or its grpc://HOST:8470 address), --tpu=local on a TPU "
+        'VM, or set TPU_NAME; without a TPU, use --strategy=auto.') from e
+  return resolver
 
 
 def task_id(strategy):
