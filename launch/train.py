@@ -25,7 +25,8 @@ flags.DEFINE_multi_string('gin_file', [], 'Gin files, relative to the repo gin/ 
 flags.DEFINE_multi_string('gin_bindings', [], 'Extra gin bindings, applied last.')
 flags.DEFINE_enum('strategy', 'auto', training.strategy.STRATEGY_KINDS,
                   'tf.distribute strategy.')
-flags.DEFINE_string('tpu', '', 'TPU name or address for --strategy=tpu.')
+flags.DEFINE_string('tpu', '', 'For --strategy=tpu: a Cloud TPU name or grpc://HOST:8470 '
+                    "address, 'local' on a TPU VM, or '' (reads TPU_NAME).")
 FLAGS = flags.FLAGS
 
 PREEMPTED_EXIT_CODE = 42  # TensorFlow's restart code; a scheduler must not count it as done.

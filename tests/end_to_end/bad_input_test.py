@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from unittest import mock
 
 from absl.testing import parameterized
 import pytest
@@ -41,6 +42,23 @@ def _earlier_run(workdir, *subdirs):
       json.dump({'spread_em': {'relative_error': 0.5}}, f)
     with open(os.path.join(directory, 'operative_config.gin'), 'w') as f:
       f.write('run.seed = 0\n')
+
+
+def _stand_in_run(workdir, config):
+  """A run directory whose `operative_config.gin` is `config`, beside a stand-in checkpoint.
+
+  Enough for evaluation to reach the parse of the run's config (it finds the checkpoint first);
+  never restored.
+  """
+  os.makedirs(os.path.join(workdir, 'checkpoints'))
+  with open(os.path.join(workdir, 'checkpoints', 'checkpoint'), 'w') as f:
+    f.write('model_checkpoint_path: "ckpt-1"\nall_model_checkpoint_paths: "ckpt-1"\n')
+  with open(os.path.join(workdir, 'checkpoints', 'ckpt-1.index'), 'wb'):
+    pass
+  path = os.path.join(workdir, 'operative_config.gin')
+  with open(path, 'w') as f:
+    f.write(config)
+  return path
 
 
 @pytest.mark.slow
@@ -89,6 +107,54 @@ class BadInputTest(tf.test.TestCase, parameterized.TestCase):
     _earlier_run(workdir)
     self._assert_fails_keeping_workdir(workdir, 'train.py',
                                        args + ['--gin_bindings=train.seed = 0'], message)
+
+  @parameterized.named_parameters(
+      ('train_file', 'train.py', 'file'), ('train_binding', 'train.py', 'binding'),
+      ('ica_file', 'ica.py', 'file'), ('ica_binding', 'ica.py', 'binding'),
+      ('sweep_file', 'sweep.py', 'file'), ('sweep_binding', 'sweep.py', 'binding'),
+      ('evaluate_runs_config', 'evaluate.py', 'file'),
+      ('evaluate_binding', 'evaluate.py', 'binding'))
+  def test_every_gin_launcher_names_a_gin_syntax_error(self, script, where):
+    # A bracket left open at the end of the last gin file or binding: gin itself raised
+    # tokenize.TokenError: ('EOF in multi-line statement', (3, 0)), naming neither.
+    workdir = self.create_tempdir().full_path
+    broken = 'SEED = 0\nUNCLOSED = [0,\n'
+    args = {'train.py': ['--gin_file=mnist/delta_vae_gaussian.gin', '--gin_file=smoke.gin',
+                         '--gin_bindings=train.seed = 0'],
+            'ica.py': ['--gin_file=ica/demo.gin'] + _TINY_ICA,
+            'sweep.py': ['--gin_file=ica/fig1a.gin', '--values=0.1', '--seeds=0'] + _TINY_ICA,
+            'evaluate.py': ['--features=none']}[script]
+    if script == 'evaluate.py':   # The run's config is the gin file; a stand-in checkpoint.
+      gin_file = _stand_in_run(workdir, broken if where == 'file' else '')
+    else:
+      _earlier_run(workdir)
+      gin_file = os.path.join(self.create_tempdir().full_path, 'broken.gin')
+      with open(gin_file, 'w') as f:
+        f.write(broken)
+      if where == 'file':
+        args = args + [f'--gin_file={gin_file}']
+    if where == 'binding':
+      args = args + ['--gin_bindings=UNCLOSED = [0,']
+      num_bindings = sum(arg.startswith('--gin_bindings=') for arg in args)
+      place = (f"binding {num_bindings} of {num_bindings} (--gin_bindings='UNCLOSED = [0,'), "
+               'line 1')
+    else:
+      place = f'gin file {gin_file!r}, line 2'
+    self._assert_fails_keeping_workdir(
+        workdir, script, args, f"ValueError: gin syntax error in {place}: '[' is never closed",
+        'Bindings look like')
+
+  def test_tpu_strategy_without_a_tpu_says_what_to_pass(self):
+    workdir = self.create_tempdir().full_path
+    _earlier_run(workdir)
+    self.enter_context(mock.patch.dict(os.environ))
+    for name in ('TPU_NAME', 'KUBE_GOOGLE_CLOUD_TPU_ENDPOINTS', 'TPU_CONFIG'):  # What '' reads.
+      os.environ.pop(name, None)
+    self._assert_fails_keeping_workdir(
+        workdir, 'train.py', ['--strategy=tpu', '--gin_file=mnist/delta_vae_gaussian.gin',
+                              '--gin_file=smoke.gin', '--gin_bindings=train.seed = 0'],
+        "RuntimeError: --strategy=tpu found no TPU for --tpu='' (ValueError: Please provide a "
+        'TPU Name to connect to.); pass --tpu=NAME')
 
 
 if __name__ == '__main__':

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import tempfile
 
@@ -115,6 +116,24 @@ class EvaluateTest(tf.test.TestCase):
     with self.assertRaisesRegex(ValueError, r"\['SPREAD_SCALEE'\].*SPREAD_SCALE"):
       evaluation_run.evaluate(self.run_dir, gin_bindings=['SPREAD_SCALEE = 0.5'], verbose=False)
     self.assertFalse(os.path.exists(os.path.join(self.run_dir, 'eval.json')))
+
+  def test_a_gin_syntax_error_in_the_runs_config_or_a_binding_is_named_before_any_work(self):
+    with self.assertRaisesRegex(ValueError, re.escape(
+        "gin syntax error in binding 1 of 1 (--gin_bindings='DATA_DIR = (1'), line 1: '(' is "
+        'never closed')):
+      evaluation_run.evaluate(self.run_dir, gin_bindings=['DATA_DIR = (1'], verbose=False)
+    self.assertFalse(os.path.exists(os.path.join(self.run_dir, 'eval.json')))
+    workdir = os.path.join(self.create_tempdir().full_path, 'run')
+    shutil.copytree(self.run_dir, workdir)
+    config = os.path.join(workdir, 'operative_config.gin')
+    with open(config) as f:
+      num_lines = len(f.read().splitlines())
+    with open(config, 'a') as f:
+      f.write('train.seed = [0,\n')   # e.g. an edit cut short
+    with self.assertRaisesRegex(ValueError, re.escape(
+        f"gin syntax error in gin file {config!r}, line {num_lines + 1}: '[' is never closed")):
+      evaluation_run.evaluate(workdir, verbose=False)
+    self.assertFalse(os.path.exists(os.path.join(workdir, 'eval.json')))
 
   def test_prefers_the_best_checkpoint_and_falls_back_to_the_latest(self):
     best = evaluation_run.find_checkpoint(self.run_dir)
