@@ -44,8 +44,7 @@ class InjectiveSpread(kernel_interface.SpreadKernel):
   `kernel.at(loc, event_ndims)` is `base_kernel.at(f(loc), event_ndims)`, so it has
   `event_shape = loc.shape[-event_ndims:]` (`event_ndims = len(event_shape)`) and the batch shape
   the base kernel gives at f(loc) (`loc.shape[:-event_ndims]`, broadcast with the base scale's
-  batch axes if it has any); `kernel.sample_spread(x, seed)` is
-  `base_kernel.sample_spread(f(x), seed)`, i.e. y = f(x) + eps, eps ~ K.
+  batch axes if it has any); `sample_spread(x, seed)` is y = f(x) + eps, eps ~ K.
 
   Variables. `trainable_variables` holds the raw kernels and biases of g (plus any variables of
   the base kernel, e.g. `L_raw` of a `LowRankGaussianSpread`). The power-iteration vectors u (one
@@ -312,8 +311,7 @@ class InjectiveSpread(kernel_interface.SpreadKernel):
     """Spectral norms of each layer's linear operator on the event (no state update).
 
     Args:
-      iterations: power-iteration steps for convolutions (see
-        `spectral_normalization.layer_operator_norms`); dense layers use exact SVDs.
+      iterations: power-iteration steps for convolutions (dense layers use exact SVDs).
       seed: stateless seed of the random start vectors.
 
     Returns:
@@ -378,10 +376,9 @@ class InjectiveSpread(kernel_interface.SpreadKernel):
     return event_ndims
 
   def spread_mean(self, x):
-    """E[y | x] = f(x) for a zero-mean base kernel: where `low_variance` scores the decoder.
+    """E[y | x] = f(x) for a zero-mean base kernel, where `low_variance` scores the decoder.
 
-    The paper's code evaluates the low-variance reconstruction term as
-    log N(f(x) | f(g(z)), s^2 I), i.e. at the spread mean f(x), not at x.
+    As in the paper's code: log N(f(x) | f(g(z)), s^2 I), at the spread mean f(x), not at x.
 
     Args:
       x: float tensor `[batch..., event...]` ending with `event_shape`.
