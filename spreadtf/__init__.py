@@ -1,8 +1,10 @@
 """spreadtf: Spread Divergence (Zhang et al., ICML 2020) in TensorFlow, TFP and Keras 3.
 
 The public API: spread kernels (`GaussianSpread`, `LaplaceSpread`, and the learned
-`LowRankGaussianSpread`, `InjectiveSpread`), spread distributions
-(`spread`, `SpreadDistribution`, `Pushforward`) and spread divergences (`spread_kl`,
+`LowRankGaussianSpread`, `InjectiveSpread`) and the classes a new kernel derives from
+(`SpreadKernel`, the interface; `StationaryKernel`, `FactorizedKernel`), spread distributions
+(`spread`, `SpreadDistribution`, `Pushforward`; `RegisterSpread` registers a closed form of
+`spread` for a distribution type and a kernel type) and spread divergences (`spread_kl`,
 `spread_f_divergence` with the f-functions `kl_forward`, `kl_reverse`, `jensen_shannon`,
 `total_variation`, `squared_hellinger`). Subpackages: `spreadtf.spreads`, `spreadtf.ica`,
 `spreadtf.models`, `spreadtf.training`, `spreadtf.data`, `spreadtf.export`; TF-only modules:
@@ -24,10 +26,11 @@ import importlib
 __version__ = '0.1.0'
 
 __all__ = [
-    'DivergenceEstimate', 'GaussianSpread', 'InjectiveSpread', 'LaplaceSpread',
-    'LowRankGaussianSpread', 'Pushforward', 'SpreadDistribution',
-    'SpreadKernel', 'jensen_shannon', 'kl_forward', 'kl_reverse', 'spread', 'spread_f_divergence',
-    'spread_kl', 'squared_hellinger', 'total_variation',
+    'DivergenceEstimate', 'FactorizedKernel', 'GaussianSpread', 'InjectiveSpread',
+    'LaplaceSpread', 'LowRankGaussianSpread', 'Pushforward', 'RegisterSpread',
+    'SpreadDistribution', 'SpreadKernel', 'StationaryKernel', 'jensen_shannon', 'kl_forward',
+    'kl_reverse', 'spread', 'spread_f_divergence', 'spread_kl', 'squared_hellinger',
+    'total_variation',
 ]
 
 # Names of __all__ come from this subpackage; these submodules load on attribute access.

@@ -50,6 +50,7 @@ import keras
 import tensorflow as tf
 
 from spreadtf import nonfinite_guard
+from spreadtf.spreads import kernel_interface
 
 __all__ = ['SpreadVAE', 'make_spread_vae', 'gaussian_kl']
 
@@ -119,8 +120,8 @@ class SpreadVAE(keras.Model):
       encoder: Keras model mapping `[batch, *image_shape]` to `(mean, log_std)`, each
         `[batch, latent_dim]`.
       decoder: Keras model mapping `[batch, latent_dim]` to `[batch, *image_shape]`.
-      spread: spread kernel (`tf.Module` with `sample_spread(x, seed)`, `at(loc,
-        event_ndims)` and `spread_mean(x)`), e.g. `spreadtf.GaussianSpread(0.5)` or a learned
+      spread: a `spreadtf.SpreadKernel` (the model uses its `sample_spread`, `at`, `spread_mean`,
+        `dtype` and `trainable_variables`), e.g. `spreadtf.GaussianSpread(0.5)` or a learned
         `LowRankGaussianSpread` / `InjectiveSpread`. For the baseline it is the observation
         noise. Its variables are not Keras weights: `train_step` does not update them.
       low_variance: score the reconstruction at `spread.spread_mean(x)` instead of at y.
@@ -130,7 +131,11 @@ class SpreadVAE(keras.Model):
         statistics (moving averages kept unchanged), as the authors did; False: inference mode.
       name: model name.
       **kwargs: passed to `keras.Model`.
+
+    Raises:
+      TypeError: if `spread` is not a `spreadtf.SpreadKernel`.
     """
+    kernel_interface.check_spread_kernel(spread, 'spread')
     super().__init__(name=name, **kwargs)
     self.encoder = encoder
     self.decoder = decoder

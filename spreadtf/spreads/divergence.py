@@ -176,7 +176,7 @@ def spread_kl(p, q, kernel, num_samples=1000, num_inner_samples=1000, seed=None,
   Args:
     p: `tfd.Distribution`, batch shape B, event shape E.
     q: `tfd.Distribution` with the same event shape E.
-    kernel: the spread kernel applied to both.
+    kernel: the `SpreadKernel` applied to both.
     num_samples: M, outer Monte Carlo samples.
     num_inner_samples: base samples for Monte Carlo `log_prob` of spread distributions that have
       no closed form.
@@ -189,6 +189,7 @@ def spread_kl(p, q, kernel, num_samples=1000, num_inner_samples=1000, seed=None,
     A float tensor of shape B (or a `DivergenceEstimate`).
 
   Raises:
+    TypeError: if `kernel` is not a `SpreadKernel`.
     ValueError: if the event shapes of `p` and `q` differ.
     NotImplementedError: if `monte_carlo=False` and no closed form exists.
 
@@ -227,7 +228,7 @@ def spread_f_divergence(p, q, kernel, f=kl_forward, num_samples=1000, num_inner_
   Args:
     p: `tfd.Distribution`, batch shape B, event shape E.
     q: `tfd.Distribution` with the same event shape E.
-    kernel: the spread kernel applied to both.
+    kernel: the `SpreadKernel` applied to both.
     f: a callable of log u returning f(u) (convex, f(1) = 0): `kl_forward`, `kl_reverse`,
       `jensen_shannon`, `total_variation`, `squared_hellinger`, or any `tfp.vi` Csiszar function.
     num_samples: outer Monte Carlo samples (half from p~, half from q~).
@@ -237,6 +238,10 @@ def spread_f_divergence(p, q, kernel, f=kl_forward, num_samples=1000, num_inner_
 
   Returns:
     A float tensor of shape B (or a `DivergenceEstimate`).
+
+  Raises:
+    TypeError: if `kernel` is not a `SpreadKernel`.
+    ValueError: if `num_samples < 2` or the event shapes of `p` and `q` differ.
   """
   if num_samples < 2:
     raise ValueError(f'`num_samples` must be at least 2, got {num_samples}.')

@@ -22,31 +22,14 @@ import numbers
 
 import tensorflow as tf
 
-from spreadtf.spreads import kernels
-from spreadtf.spreads import lowrank
+from spreadtf.spreads import arguments
+from spreadtf.spreads import kernel_interface
+from spreadtf.spreads import spectral_normalization
 
 __all__ = ['InjectiveSpread']
 
 
-_INIT_POWER_ITERATIONS = 50
-
-
-def _power_iteration(matrix, u, iterations):
-  """Miyato power iteration on `matrix` `[m, n]` from `u` `[n]`.
-
-  Returns:
-    (sigma_hat, u): sigma_hat = v^T W u <= ||W||_2, differentiable in `matrix` only (u and v are
-    constants, as in Miyato et al.), and the refined unit vector u `[n]`.
-  """
-  v = tf.math.l2_normalize(tf.linalg.matvec(matrix, u))
-  for _ in range(iterations):
-    v = tf.math.l2_normalize(tf.linalg.matvec(matrix, u))
-    u = tf.math.l2_normalize(tf.linalg.matvec(matrix, v, transpose_a=True))
-  u, v = tf.stop_gradient(u), tf.stop_gradient(v)
-  return tf.reduce_sum(v * tf.linalg.matvec(matrix, u)), u
-
-
-class InjectiveSpread(tf.Module):
+class InjectiveSpread(kernel_interface.SpreadKernel):
   """Injective spread K(y - f(x)), f(x) = x + g(x), Lip(g) < 1 by spectral normalisation.
 
   `g` is the paper code's `deep_injective` network. For image events `[height, width, channels]`:
@@ -61,8 +44,7 @@ class InjectiveSpread(tf.Module):
   `kernel.at(loc, event_ndims)` is `base_kernel.at(f(loc), event_ndims)`, so it has
   `event_shape = loc.shape[-event_ndims:]` (`event_ndims = len(event_shape)`) and the batch shape
   the base kernel gives at f(loc) (`loc.shape[:-event_ndims]`, broadcast with the base scale's
-  batch axes if it has any); `kernel.sample_spread(x, seed)` is
-  `base_kernel.sample_spread(f(x), seed)`, i.e. y = f(x) + eps, eps ~ K.
+  batch axes if it has any); `sample_spread(x, seed)` is y = f(x) + eps, eps ~ K.
 
   Variables. `trainable_variables` holds the raw kernels and biases of g (plus any variables of
   the base kernel, e.g. `L_raw` of a `LowRankGaussianSpread`). The power-iteration vectors u (one
@@ -83,25 +65,12 @@ class InjectiveSpread(tf.Module):
   inverse found by the fixed-point iteration x <- y - g(x), see `inverse`) whenever Lip(g) < 1 [2]:
   f(a) = f(b) implies |a - b| = |g(b) - g(a)| <= Lip(g) |a - b|.
 
-  What the normalisation guarantees. ELU is 1-Lipschitz and biases do not change Lipschitz
-  constants, so Lip(g) <= prod_l ||A_l||, with A_l the linear map of layer l.
-  - Dense layers: ||A_l|| is the matrix spectral norm, normalised to c.
-  - Convolutions: the normalised quantity is the norm of the reshaped kernel matrix W_r (the
-    paper's / code's choice), not the norm of the convolution operator. Every output pixel is
-    W_r^T applied to a k*k*C_in patch, and every input pixel appears in at most k*k patches, so
-    ||A_l|| <= sqrt(k * k) ||W_r|| = k ||W_r|| (up to 3c for 3x3 kernels); random kernels are
-    typically in between (measured 1.2c-2.2c for the
-    default 3 -> 32 -> 32 -> 3 stack).
-  So with c = 0.1, three 3x3 layers: Lip(g) <= (3 * 0.1)^3 = 0.027 < 1. In general the guarantee
-  is Lip(g) <= (k c)^L, which is < 1 iff c < 1 / k (`is_valid_spread` is False otherwise).
-  With `operator_bound=True` each convolution is instead normalised to c / k, so ||A_l|| <= c and
-  Lip(g) <= c^L < 1 for any c in (0, 1) (at the price of smaller layers than the code's).
-  Caveat: power iteration approaches the spectral norm from below (u^T W v <= ||W|| for unit u, v),
-  so the normalised reshaped norm is c * ||W_r|| / sigma_hat >= c; with 10 iterations from a
-  persistent u the excess is tiny in practice but not bounded a priori. `lipschitz_upper_bound()`
-  gives a rigorous bound for the current weights (exact SVDs times k); `lipschitz_estimate()` is
-  the tight product of the convolution operators' norms (power iteration on conv2d /
-  conv2d_transpose at the event's spatial size).
+  The normalisation gives Lip(g) <= (k c)^L for L layers of kernel size k (`spectral_normalization`
+  has the argument), < 1 iff c < 1 / k (`is_valid_spread` is False otherwise): (3 * 0.1)^3 = 0.027
+  for the defaults. With `operator_bound=True` each convolution is normalised to c / k instead, so
+  Lip(g) <= c^L < 1 for any c in (0, 1) (at the price of smaller layers than the code's). Power
+  iteration approaches a norm from below, so this holds up to its (in practice tiny) error;
+  `lipschitz_upper_bound()` is rigorous, `lipschitz_estimate()` tight.
 
   #### Examples
 
@@ -130,9 +99,9 @@ class InjectiveSpread(tf.Module):
     """Builds f = I + g and its variables.
 
     Args:
-      base_kernel: a stationary spread kernel with `at(loc, event_ndims)`,
-        `sample_spread(x, seed)`, `dtype` and `is_valid_spread` (e.g. `GaussianSpread`,
-        `LaplaceSpread`, `LowRankGaussianSpread`).
+      base_kernel: the `SpreadKernel` K after f, valid when it is stationary with a strictly
+        positive characteristic function (`GaussianSpread`, `LaplaceSpread`,
+        `LowRankGaussianSpread`); its `validate_args` is the injective kernel's too.
       event_shape: static event shape, `[height, width, channels]` (convolutional g) or `[D]`
         (dense g).
       hidden_channels: width of the hidden layers (channels or units).
@@ -150,13 +119,10 @@ class InjectiveSpread(tf.Module):
 
     Raises:
       ValueError: on a bad event shape, `lipschitz` outside (0, 1), or non-positive sizes.
-      TypeError: if `base_kernel` lacks the kernel interface.
+      TypeError: if `base_kernel` is not a `SpreadKernel`.
     """
-    super().__init__(name=name)
-    for attribute in ('at', 'sample_spread', 'dtype'):
-      if not hasattr(base_kernel, attribute):
-        raise TypeError(f'`base_kernel` must be a spread kernel with `{attribute}`, got '
-                        f'{type(base_kernel).__name__}.')
+    kernel_interface.check_spread_kernel(base_kernel, 'base_kernel')
+    super().__init__(validate_args=base_kernel.validate_args, name=name)
     event_shape = tf.TensorShape(event_shape)
     if not event_shape.is_fully_defined() or event_shape.rank not in (1, 3):
       raise ValueError(f'`event_shape` must be a static [D] or [height, width, channels], got '
@@ -166,7 +132,7 @@ class InjectiveSpread(tf.Module):
                        f'{lipschitz!r}.')
     for value, label in ((hidden_channels, 'hidden_channels'), (num_layers, 'num_layers'),
                          (power_iterations, 'power_iterations'), (kernel_size, 'kernel_size')):
-      if not kernels.is_positive_int(value):
+      if not arguments.is_positive_int(value):
         raise ValueError(f'`{label}` must be a positive int, got {value!r}.')
     if kernel_size % 2 != 1:
       raise ValueError(f'`kernel_size` must be odd, got {kernel_size}.')
@@ -184,7 +150,7 @@ class InjectiveSpread(tf.Module):
 
     channels = event_shape[-1]
     widths = [channels] + [hidden_channels] * (num_layers - 1) + [channels]
-    seeds = tf.random.experimental.stateless_split(lowrank.init_seed(seed), 2 * num_layers)
+    seeds = tf.random.experimental.stateless_split(arguments.init_seed(seed), 2 * num_layers)
     self.kernels, self.biases, self.power_vectors = [], [], []
     with self.name_scope:
       for index, (c_in, c_out) in enumerate(itertools.pairwise(widths)):
@@ -192,17 +158,13 @@ class InjectiveSpread(tf.Module):
                  else [c_in, c_out])
         kernel = tf.random.stateless_truncated_normal(shape, seed=seeds[2 * index],
                                                       stddev=init_stddev, dtype=dtype)
-        u = tf.math.l2_normalize(tf.random.stateless_normal([c_out], seed=seeds[2 * index + 1],
-                                                            dtype=dtype))
-        # Start from a converged u, so early forward passes do not move the normalisation.
-        _, u = _power_iteration(tf.reshape(kernel, [-1, c_out]), u, _INIT_POWER_ITERATIONS)
+        u = spectral_normalization.converged_power_vector(kernel, seeds[2 * index + 1])
         self.kernels.append(tf.Variable(kernel, name=f'kernel_{index}'))
         self.biases.append(tf.Variable(tf.zeros([c_out], dtype), name=f'bias_{index}'))
         self.power_vectors.append(tf.Variable(
             u, trainable=False, name=f'power_u_{index}',
             aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA))
 
-  # ---------------------------------------------------------------- properties
   @property
   def base_kernel(self):
     return self._base_kernel
@@ -221,28 +183,16 @@ class InjectiveSpread(tf.Module):
 
   @property
   def is_valid_spread(self):
-    """Whether the construction guarantees a valid spread (a Python bool).
-
-    True iff the base kernel is valid and each layer's bound k c (c for dense layers or with
-    `operator_bound=True`) is < 1; the argument, and its power-iteration caveat, is in the class
-    docstring's Mathematical details.
-    """
-    base_valid = bool(getattr(self._base_kernel, 'is_valid_spread', False))
+    """Python bool: the base kernel is valid and each layer's bound (k c, or c) is < 1."""
+    base_valid = bool(self._base_kernel.is_valid_spread)
     per_layer_bound = self._target_norm() * self._kernel_size
     return base_valid and per_layer_bound < 1.
 
-  # ---------------------------------------------------------------- the network
   def _target_norm(self):
     """The value the reshaped-kernel spectral norm is normalised to."""
     if self._operator_bound:
       return self._lipschitz / self._kernel_size
     return self._lipschitz
-
-  def _power_iteration(self, index, iterations):
-    """Returns (sigma_hat, u) for layer `index`: `iterations` steps from the stored u."""
-    kernel = self.kernels[index]
-    return _power_iteration(tf.reshape(kernel, [-1, kernel.shape[-1]]),
-                            tf.convert_to_tensor(self.power_vectors[index]), iterations)
 
   def normalized_kernels(self, update=False):
     """The spectrally normalised kernels c * W / sigma_hat(W) used by g.
@@ -254,11 +204,12 @@ class InjectiveSpread(tf.Module):
       A list with one tensor per layer, `[k, k, C_in, C_out]` (images) or `[C_in, C_out]`.
     """
     normalized = []
-    for index, kernel in enumerate(self.kernels):
-      sigma, u = self._power_iteration(index, self._power_iterations)
+    for kernel, power_vector in zip(self.kernels, self.power_vectors, strict=True):
+      kernel, u = spectral_normalization.normalize(kernel, power_vector, self._target_norm(),
+                                                   self._power_iterations)
       if update:
-        self.power_vectors[index].assign(u)
-      normalized.append(kernel * (self._target_norm() / sigma))
+        power_vector.assign(u)
+      normalized.append(kernel)
     return normalized
 
   def power_iterate(self, iterations=None):
@@ -272,9 +223,9 @@ class InjectiveSpread(tf.Module):
     """
     iterations = self._power_iterations if iterations is None else iterations
     sigmas = []
-    for index in range(len(self.kernels)):
-      sigma, u = self._power_iteration(index, iterations)
-      self.power_vectors[index].assign(u)
+    for kernel, power_vector in zip(self.kernels, self.power_vectors, strict=True):
+      sigma, u = spectral_normalization.estimate_spectral_norm(kernel, power_vector, iterations)
+      power_vector.assign(u)
       sigmas.append(sigma)
     return tf.stack(sigmas)
 
@@ -292,7 +243,7 @@ class InjectiveSpread(tf.Module):
     return h
 
   def _checked_input(self, x, name):
-    x = kernels.convert_floating(x, name, dtype=self.dtype)
+    x = arguments.convert_floating(x, name, dtype=self.dtype)
     rank = self._event_shape.rank
     if x.shape.rank is None or x.shape.rank < rank or not x.shape[-rank:].is_compatible_with(
         self._event_shape):
@@ -345,59 +296,35 @@ class InjectiveSpread(tf.Module):
 
     return tf.ensure_shape(self._apply(solve, y), y.shape)
 
-  # ---------------------------------------------------------------- Lipschitz diagnostics
   def lipschitz_upper_bound(self):
-    """Rigorous upper bound on Lip(g) for the current weights (no power-iteration error).
+    """Rigorous bound prod_l k ||W_r,l||_2 on Lip(g) for the current weights (exact SVDs).
 
-    prod_l k_l * ||W_r,l||_2 with exact SVDs of the normalised reshaped kernels; k_l is the
-    kernel size for convolutions (see class docstring) and 1 for dense layers.
+    k is the kernel size for convolutions and 1 for dense layers. No state update.
 
     Returns:
       A scalar tensor.
     """
-    bound = tf.ones([], self.dtype)
-    for kernel in self.normalized_kernels(update=False):
-      matrix = tf.reshape(kernel, [-1, kernel.shape[-1]])
-      bound *= self._kernel_size * tf.linalg.svd(matrix, compute_uv=False)[0]
-    return bound
+    return spectral_normalization.lipschitz_upper_bound(self.normalized_kernels(update=False),
+                                                        self._kernel_size)
 
   def layer_operator_norms(self, iterations=100, seed=(0, 0)):
     """Spectral norms of each layer's linear operator on the event (no state update).
 
-    Convolutions: power iteration on A = conv2d (SAME, stride 1) at the event's spatial size,
-    with adjoint A^T = conv2d_transpose; the estimate increases towards ||A|| with `iterations`.
-    Dense layers: exact largest singular value.
-
     Args:
-      iterations: power-iteration steps for convolutions.
+      iterations: power-iteration steps for convolutions (dense layers use exact SVDs).
       seed: stateless seed of the random start vectors.
 
     Returns:
       A `[num_layers]` tensor.
     """
-    norms = []
-    seeds = tf.random.experimental.stateless_split(tf.convert_to_tensor(seed, tf.int32),
-                                                   len(self.kernels))
-    for index, kernel in enumerate(self.normalized_kernels(update=False)):
-      if not self._is_image:
-        norms.append(tf.linalg.svd(kernel, compute_uv=False)[0])
-        continue
-      height, width = self._event_shape[0], self._event_shape[1]
-      in_shape = [1, height, width, kernel.shape[2]]
-      x = tf.math.l2_normalize(tf.random.stateless_normal(in_shape, seed=seeds[index],
-                                                          dtype=self.dtype))
-      for _ in range(iterations):
-        y = tf.nn.conv2d(x, kernel, strides=1, padding='SAME')
-        x = tf.math.l2_normalize(tf.nn.conv2d_transpose(y, kernel, in_shape, strides=1,
-                                                        padding='SAME'))
-      norms.append(tf.norm(tf.nn.conv2d(x, kernel, strides=1, padding='SAME')))
-    return tf.stack(norms)
+    spatial_shape = self._event_shape[:2] if self._is_image else None
+    return spectral_normalization.layer_operator_norms(
+        self.normalized_kernels(update=False), spatial_shape, iterations=iterations, seed=seed)
 
   def lipschitz_estimate(self, iterations=100, seed=(0, 0)):
     """prod_l ||A_l||: the tight bound on Lip(g) (see `layer_operator_norms`). Scalar tensor."""
     return tf.reduce_prod(self.layer_operator_norms(iterations=iterations, seed=seed))
 
-  # ---------------------------------------------------------------- kernel interface
   def at(self, loc, event_ndims=None):
     """The noise distribution K(y - f(loc)) = base_kernel.at(f(loc), event_ndims).
 
@@ -418,8 +345,7 @@ class InjectiveSpread(tf.Module):
   def batch_shape_at(self, loc_shape, event_ndims=None):
     """The static batch shape of `at(loc, event_ndims)` for `loc` of static shape `loc_shape`.
 
-    f keeps the shape of `loc`, so this is the base kernel's batch shape at that shape
-    (`loc_shape[:-event_ndims]` for a base kernel without `batch_shape_at`).
+    f keeps the shape of `loc`, so this is the base kernel's batch shape at that shape.
 
     Args:
       loc_shape: a `tf.TensorShape` (or list) ending with `event_shape`.
@@ -438,10 +364,7 @@ class InjectiveSpread(tf.Module):
         loc_shape.rank - event_ndims:].is_compatible_with(self._event_shape):
       raise ValueError(f'`loc` of shape {loc_shape} does not end with the event shape '
                        f'{self._event_shape}.')
-    base = getattr(self._base_kernel, 'batch_shape_at', None)
-    if base is None:
-      return loc_shape[:loc_shape.rank - event_ndims]
-    return base(loc_shape, event_ndims)
+    return self._base_kernel.batch_shape_at(loc_shape, event_ndims)
 
   def _checked_event_ndims(self, event_ndims):
     rank = self._event_shape.rank
@@ -453,10 +376,9 @@ class InjectiveSpread(tf.Module):
     return event_ndims
 
   def spread_mean(self, x):
-    """E[y | x] = f(x) for a zero-mean base kernel: where `low_variance` scores the decoder.
+    """E[y | x] = f(x) for a zero-mean base kernel, where `low_variance` scores the decoder.
 
-    The paper's code evaluates the low-variance reconstruction term as
-    log N(f(x) | f(g(z)), s^2 I), i.e. at the spread mean f(x), not at x.
+    As in the paper's code: log N(f(x) | f(g(z)), s^2 I), at the spread mean f(x), not at x.
 
     Args:
       x: float tensor `[batch..., event...]` ending with `event_shape`.

@@ -13,40 +13,22 @@ CelebA images), except in `covariance()`, which exists for tests and diagnostics
     ICML 2020. https://arxiv.org/abs/1811.08968
 """
 
-import numbers
-
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from spreadtf.spreads import kernels
+from spreadtf.spreads import arguments
+from spreadtf.spreads import stationary
 
 tfb = tfp.bijectors
 tfd = tfp.distributions
 
 __all__ = ['LowRankGaussianSpread']
 
-
-def _is_positive_number(value):
-  return (isinstance(value, numbers.Real) and not isinstance(value, bool)
-          and np.isfinite(value) and value > 0)
-
-
-def init_seed(seed):
-  """A stateless seed (int32 `[2]`) for variable initialisation.
-
-  A Python int maps deterministically to `[0, seed]` (unlike TFP samplers, where an int seed is
-  stateful); a shape-`[2]` seed is used as is; None draws a fresh seed from the global RNG.
-  """
-  if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-    return tf.constant([0, int(seed)], dtype=tf.int32)
-  return tfp.random.sanitize_seed(seed)
-
-
 _NORMALIZATIONS = ('determinant', 'trace')
 
 
-class LowRankGaussianSpread(kernels.SpreadKernel):
+class LowRankGaussianSpread(stationary.StationaryKernel):
   """Learned low-rank Gaussian spread K(y - x) = N(y | x, s^2 I_D + L L^T).
 
   The isotropic standard deviation `s = scale` is fixed; the factor `L` (shape `[D, R]`) is a
@@ -57,7 +39,9 @@ class LowRankGaussianSpread(kernels.SpreadKernel):
   `event_shape = loc.shape[-event_ndims:]`, whose elements must number `D = event_size`:
   vectors `[D]` (`event_ndims=1`) or images `[height, width, channels]` with
   `height * width * channels = D` (`event_ndims=3`; the image is flattened in row-major order,
-  so `L`'s rows index `(h, w, c)` like `tf.reshape(image, [-1])`).
+  so `L`'s rows index `(h, w, c)` like `tf.reshape(image, [-1])`). `sample_spread(x)` returns the
+  shape of `x` with one independent draw per event: the constructor's `event_ndims` trailing axes
+  or, if that is None, the fewest trailing axes holding D elements.
 
   #### Mathematical details
 
@@ -149,20 +133,19 @@ class LowRankGaussianSpread(kernels.SpreadKernel):
     dtype = tf.as_dtype(dtype)
     if not dtype.is_floating:
       raise TypeError(f'`dtype` must be floating, got {dtype.name}.')
-    super().__init__(scale, validate_args=validate_args, name=name)
-    self._scale = kernels.convert_floating(scale, 'scale', dtype=dtype)
+    super().__init__(scale, validate_args=validate_args, dtype=dtype, name=name)
     if self._scale.shape.rank != 0:
       raise ValueError(f'`scale` must be a scalar, got shape {self._scale.shape}.')
-    if not kernels.is_positive_int(event_size):
+    if not arguments.is_positive_int(event_size):
       raise ValueError(f'`event_size` must be a positive Python int, got {event_size!r}.')
-    if not kernels.is_positive_int(rank) or rank > event_size:
+    if not arguments.is_positive_int(rank) or rank > event_size:
       raise ValueError(f'`rank` must be an int with 1 <= rank <= event_size={event_size}, '
                        f'got {rank!r}.')
-    if event_ndims is not None and not kernels.is_positive_int(event_ndims):
+    if event_ndims is not None and not arguments.is_positive_int(event_ndims):
       raise ValueError(f'`event_ndims` must be None or a positive int, got {event_ndims!r}.')
-    if not _is_positive_number(norm):
+    if not arguments.is_positive_number(norm):
       raise ValueError(f'`norm` must be a positive number, got {norm!r}.')
-    if not _is_positive_number(init_stddev):
+    if not arguments.is_positive_number(init_stddev):
       raise ValueError(f'`init_stddev` must be a positive number, got {init_stddev!r}.')
     if normalization not in _NORMALIZATIONS:
       raise ValueError(f'`normalization` must be one of {_NORMALIZATIONS}, got '
@@ -174,7 +157,7 @@ class LowRankGaussianSpread(kernels.SpreadKernel):
     self._norm = float(norm)
     with self.name_scope:
       init = tf.random.stateless_normal(
-          [self._event_size, self._rank], seed=init_seed(seed),
+          [self._event_size, self._rank], seed=arguments.init_seed(seed),
           stddev=init_stddev, dtype=dtype)
       self.L_raw = tf.Variable(init, trainable=True, name='L_raw')
 
@@ -243,7 +226,7 @@ class LowRankGaussianSpread(kernels.SpreadKernel):
       ValueError: if k is not in [1, R].
     """
     k = self._rank if k is None else k
-    if not kernels.is_positive_int(k) or k > self._rank:
+    if not arguments.is_positive_int(k) or k > self._rank:
       raise ValueError(f'`k` must be an int in [1, rank={self._rank}], got {k!r}.')
     singular_values, left, _ = tf.linalg.svd(self.factor(), full_matrices=False)
     return tf.square(singular_values[:k]), left[:, :k]
@@ -360,22 +343,13 @@ class LowRankGaussianSpread(kernels.SpreadKernel):
             + self._checked_scale() * eps)
     return tf.reshape(flat, shape)
 
-  def sample_spread(self, x, seed=None):
-    """Spreads data: y = x + L eps_R + s eps, one independent draw per event of `x`.
-
-    Args:
-      x: float tensor `[batch..., event...]`; the event is the constructor's `event_ndims`
-        trailing axes or, if that is None, the fewest trailing axes holding D elements.
-      seed: None, a Python int or a stateless seed (see `noise`).
-
-    Returns:
-      y, with the shape and dtype of `x`; differentiable in `x` and `L_raw`.
-    """
-    x = kernels.convert_floating(x, 'x', dtype=self.dtype)
+  def _checked_data(self, x):
+    """Returns (`x` checked against its event, the shape of `x`): the noise is drawn per event."""
+    x = arguments.convert_floating(x, 'x', dtype=self.dtype)
     event_ndims = self._resolve_event_ndims(x, None, 'x')
     x = self._checked_loc(x, event_ndims, name='x')
     self._event_shape_of(x, event_ndims, 'x')
-    return x + self.noise(tf.shape(x), seed=seed)
+    return x, tf.shape(x)
 
   def characteristic_function(self, omega, event_ndims=1):
     """phi(w) = E[exp(i w . eps)] = exp(-1/2 (s^2 |w|^2 + |L^T w|^2)) > 0.
@@ -388,7 +362,7 @@ class LowRankGaussianSpread(kernels.SpreadKernel):
     Returns:
       A float tensor `omega.shape[:-event_ndims]`, strictly positive.
     """
-    omega = kernels.convert_floating(omega, 'omega', dtype=self.dtype)
+    omega = arguments.convert_floating(omega, 'omega', dtype=self.dtype)
     self._event_shape_of(omega, event_ndims, 'omega')
     flat = self._flatten_event(omega, event_ndims)
     quad = (tf.square(self._checked_scale()) * tf.reduce_sum(tf.square(flat), axis=-1)

@@ -142,6 +142,18 @@ class SpreadVAETest(tf.test.TestCase, parameterized.TestCase):
       for old, new in zip(before, model.spread.trainable_variables, strict=True):
         self.assertAllEqual(old, new)  # The model step leaves the spread to its own optimizer.
 
+  def test_spread_that_is_not_a_spread_kernel_raises_type_error(self):
+
+    class DuckTypedSpread(tf.Module):
+      """The methods SpreadVAE calls, without the SpreadKernel interface."""
+      dtype = tf.float32
+      at = sample_spread = spread_mean = staticmethod(lambda *args, **kwargs: None)
+
+    with self.assertRaisesRegex(TypeError, r'`spread` must be a spreadtf.SpreadKernel, got '
+                                r'DuckTypedSpread\. .* implement at, batch_shape_at, dtype, '
+                                'is_valid_spread, sample_spread, spread_mean'):
+      _make_tiny_model(spread_fn=DuckTypedSpread)
+
   def test_checkpoint_holds_spread_kernel(self):
     model = _make_tiny_model(spread_fn=lambda: kernels.GaussianSpread(tf.Variable(0.3)))
     checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer, spread=model.spread)

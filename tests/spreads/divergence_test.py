@@ -8,7 +8,7 @@ import tensorflow_probability as tfp
 
 from spreadtf.spreads import divergence
 from spreadtf.spreads import kernels
-from spreadtf.spreads import spreading as spread_lib
+from spreadtf.spreads import pushforward
 
 tfd = tfp.distributions
 
@@ -41,8 +41,8 @@ def _gaussian_of_family(family, loc, cov):
 
 def _pushforward_of_points(points):
   """An implicit sampler of the uniform distribution over `points`: no closed-form spread."""
-  return spread_lib.Pushforward(tfd.Categorical(logits=tf.zeros(len(points))),
-                                lambda index: tf.gather(points, index), points.shape[1:])
+  return pushforward.Pushforward(tfd.Categorical(logits=tf.zeros(len(points))),
+                                 lambda index: tf.gather(points, index), points.shape[1:])
 
 
 def _inner_estimate_allowance(f_name, num_points, num_inner_samples):
@@ -181,6 +181,12 @@ class DivergencePropertyTest(tf.test.TestCase, parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, 'different event shapes'):
       divergence.spread_kl(tfd.VectorDeterministic(tf.zeros(2)),
                            tfd.VectorDeterministic(tf.zeros(3)), kernels.GaussianSpread(1.))
+
+  def test_kernel_that_is_not_a_spread_kernel_raises_type_error(self):
+    not_a_kernel = tfd.Normal(0., 1.)   # a distribution, not a SpreadKernel
+    for divergence_fn in (divergence.spread_kl, divergence.spread_f_divergence):
+      with self.assertRaisesRegex(TypeError, '`kernel` must be a spreadtf.SpreadKernel'):
+        divergence_fn(tfd.Deterministic(0.), tfd.Deterministic(1.), not_a_kernel)
 
   def test_no_closed_form_raises_when_monte_carlo_is_forbidden(self):
     with self.assertRaisesRegex(NotImplementedError, 'No closed-form KL'):

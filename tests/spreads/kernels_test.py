@@ -2,13 +2,33 @@
 
 from absl.testing import parameterized
 import numpy as np
+from scipy import special
 from scipy import stats
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 from spreadtf.spreads import kernels
+from spreadtf.spreads import spread_distribution
+from spreadtf.spreads import spreading
 
 tfd = tfp.distributions
+
+
+class _LogisticSpread(kernels.FactorizedKernel):
+  """A user's factorised kernel: logistic noise, phi(w) = pi b w / sinh(pi b w) > 0 (valid)."""
+
+  def variance(self):
+    return (np.pi * self._checked_scale())**2 / 3.
+
+  def _base_noise(self):
+    return tfd.Logistic(tf.zeros([], self.dtype), tf.ones([], self.dtype))
+
+  def _make(self, loc, scale):
+    return tfd.Logistic(loc, scale, validate_args=self.validate_args)
+
+  def _characteristic_function(self, omega, scale):
+    t = np.pi * scale * omega
+    return tf.where(tf.equal(t, 0.), tf.ones_like(t), t / tf.sinh(t))
 
 # (name, loc shape, scale shape, event_ndims, expected batch shape, expected event shape).
 _BROADCAST_CASES = (
@@ -287,6 +307,33 @@ class KernelCompilationTest(tf.test.TestCase, parameterized.TestCase):
     grad = tape.gradient(lp, scale)
     # d/ds [-3 log s - 3 / (2 s^2)] = -3/s + 3/s^3.
     self.assertAllClose(grad, -3. / 0.5 + 3. / 0.5**3, rtol=1e-5)
+
+
+class FactorizedKernelTest(tf.test.TestCase):
+  """The three hooks and `variance` are all a new per-coordinate kernel needs."""
+
+  def test_a_new_family_gets_densities_samples_and_closed_form_spreads(self):
+    kernel = _LogisticSpread([0.5, 1.])
+    loc = np.array([[0.1, -2.], [1., 0.5]], np.float32)
+    y = np.array([[0.4, -1.], [0., 0.]], np.float32)
+    self.assertAllClose(kernel.at(loc).log_prob(y),
+                        stats.logistic(loc, [0.5, 1.]).logpdf(y).sum(-1), rtol=1e-5)
+    draws = kernel.sample_spread(tf.zeros([50000, 2]), seed=[1, 2])
+    # Standard deviations pi b / sqrt(3) = 0.91, 1.81: 2% is about 4.5 standard errors of a
+    # standard deviation estimated from 50,000 logistic draws (kurtosis 4.2).
+    self.assertAllClose(np.std(draws, axis=0), np.sqrt(kernel.variance()), rtol=0.02)
+    omega = np.array([[0., 0.], [1., -2.]], np.float32)
+    empirical = np.mean(np.cos(omega[:, None] * draws.numpy()[None]).prod(-1), axis=1)
+    # |cos| <= 1: the Monte Carlo standard error is at most 1/sqrt(5e4) ~ 0.0045.
+    self.assertAllClose(kernel.characteristic_function(omega, event_ndims=1), empirical,
+                        atol=0.02)
+    # Closed forms registered for every FactorizedKernel: Independent of an empirical data set.
+    points = np.array([[-1., 0.], [0.5, 2.], [3., 1.]], np.float32)            # N = 3, event [2]
+    spread = spreading.spread(tfd.Independent(tfd.Empirical(points.T), 1), kernel)
+    self.assertNotIsInstance(spread, spread_distribution.SpreadDistribution)
+    per_point = stats.logistic(points.T, np.array([[0.5], [1.]])).logpdf(y[:, :, None])
+    self.assertAllClose(spread.log_prob(y),
+                        (special.logsumexp(per_point, -1) - np.log(3.)).sum(-1), rtol=1e-5)
 
 
 if __name__ == '__main__':

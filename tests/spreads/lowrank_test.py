@@ -5,8 +5,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from spreadtf.spreads import kernels
 from spreadtf.spreads import lowrank
+from spreadtf.spreads import stationary
 
 tfd = tfp.distributions
 
@@ -133,7 +133,7 @@ class LowRankGaussianSpreadTest(tf.test.TestCase, parameterized.TestCase):
     self.assertLen(kernel.trainable_variables, 1)
     self.assertIs(kernel.trainable_variables[0], kernel.L_raw)
     self.assertEqual(kernel.L_raw.shape, [10, 4])
-    self.assertIsInstance(kernel, kernels.SpreadKernel)
+    self.assertIsInstance(kernel, stationary.StationaryKernel)
     self.assertTrue(kernel.is_valid_spread)
 
   def test_seeds_are_reproducible(self):
