@@ -79,8 +79,10 @@ def load_npz_images(path, key='images'):
       return _as_unit_images(archive[key], path)
 
 
-def _dataset(images, split, global_batch_size, seed, num_test, split_seed, repeat):
-  images = pipeline.split_items(images, split, num_test, split_seed)
+def _dataset(images, split, global_batch_size, seed, num_test, num_validation, split_seed,
+             repeat, configurable):
+  images = pipeline.split_items(images, split, num_test, num_validation, split_seed,
+                                configurable)
   return pipeline.batch_images(tf.data.Dataset.from_tensor_slices(images), split,
                                global_batch_size, seed, shuffle_buffer=len(images),
                                repeat=repeat)
@@ -88,30 +90,56 @@ def _dataset(images, split, global_batch_size, seed, num_test, split_seed, repea
 
 @gin.configurable(module='spreadtf.data.arrays')
 def make_npz_dataset(split, global_batch_size, seed, path=gin.REQUIRED, key='images',
-                     num_test=1000, split_seed=123, repeat=True):
+                     num_test=1000, num_validation=1000, split_seed=123, repeat=True):
   """Images from an `.npz` file (`[N, H, W]` or `[N, H, W, C]`, uint8 or float in [0, 1]).
 
+  The images are permuted once with `split_seed` (`pipeline.split_items`): the last `num_test`
+  are 'test', the `num_validation` before them 'validation', the rest 'train' (N - 2,000 with
+  the defaults).
+
   Args:
-    split: 'train' or 'test' (the last `num_test` of a fixed permutation).
+    split: 'train', 'validation' or 'test'.
     global_batch_size: batch over all replicas.
     seed: shuffle seed.
     path: the `.npz` file.
     key: name of the image array.
-    num_test: number of held-out images.
-    split_seed: seed of the fixed train/test permutation.
+    num_test: number of test images.
+    num_validation: number of validation images, taken from what is not test.
+    split_seed: seed of the fixed permutation.
     repeat: repeat forever (training); False gives the split once (evaluation).
 
   Returns:
     A `tf.data.Dataset` of `[global_batch_size, H, W, C]` float32.
+
+  Raises:
+    ValueError: on a bad split name or bad images, or if `num_test` and `num_validation` leave
+      no training image.
   """
+  pipeline.check_split(split)  # before reading a possibly large file
   return _dataset(load_npz_images(path, key), split, global_batch_size, seed, num_test,
-                  split_seed, repeat)
+                  num_validation, split_seed, repeat, 'arrays.make_npz_dataset')
 
 
 @gin.configurable(module='spreadtf.data.arrays')
-def make_digits_dataset(split, global_batch_size, seed, num_test=297, split_seed=123,
-                        repeat=True):
-  """sklearn's 1,797 8x8 digits (offline), scaled from 0..16 to [0, 1], as `[8, 8, 1]` images."""
+def make_digits_dataset(split, global_batch_size, seed, num_test=297, num_validation=300,
+                        split_seed=123, repeat=True):
+  """sklearn's 1,797 8x8 digits (offline), scaled from 0..16 to [0, 1], as `[8, 8, 1]` images.
+
+  Split like `make_npz_dataset`: 1,200 train / 300 validation / 297 test with the defaults.
+
+  Args:
+    split: 'train', 'validation' or 'test'.
+    global_batch_size: batch over all replicas.
+    seed: shuffle seed.
+    num_test: number of test images.
+    num_validation: number of validation images, taken from what is not test.
+    split_seed: seed of the fixed permutation.
+    repeat: repeat forever (training); False gives the split once (evaluation).
+
+  Returns:
+    A `tf.data.Dataset` of `[global_batch_size, 8, 8, 1]` float32.
+  """
   from sklearn import datasets  # pylint: disable=g-import-not-at-top  (slow import, optional)
   images = datasets.load_digits().images.reshape(-1, 8, 8, 1).astype(np.float32) / 16.
-  return _dataset(images, split, global_batch_size, seed, num_test, split_seed, repeat)
+  return _dataset(images, split, global_batch_size, seed, num_test, num_validation, split_seed,
+                  repeat, 'arrays.make_digits_dataset')

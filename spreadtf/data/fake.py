@@ -12,6 +12,9 @@ from spreadtf.data import pipeline
 
 __all__ = ['make_images', 'make_fake_dataset']
 
+# The random stream of each split's latent codes (train and test kept theirs when validation came).
+_CODE_STREAMS = {'train': 1, 'test': 2, 'validation': 3}
+
 
 def make_images(num_examples, image_shape, content_seed=0, split='train'):
   """Returns `[num_examples, *image_shape]` float32 NumPy images in (0, 1).
@@ -19,13 +22,20 @@ def make_images(num_examples, image_shape, content_seed=0, split='train'):
   Args:
     num_examples: number of images.
     image_shape: `(height, width, channels)`.
-    content_seed: fixes the manifold W (shared by both splits).
-    split: 'train' or 'test' (different latent codes z).
+    content_seed: fixes the manifold W (shared by the three splits).
+    split: 'train', 'validation' or 'test': each has its own latent codes z, drawn from its own
+      random stream, so the splits share no image.
+
+  Returns:
+    float32 NumPy array `[num_examples, *image_shape]`.
+
+  Raises:
+    ValueError: on a bad split name.
   """
   pipeline.check_split(split)
   dim = int(np.prod(image_shape))
   weights = np.random.RandomState(content_seed).normal(size=(2, dim)) * 2.
-  codes = np.random.RandomState([content_seed, pipeline.SPLITS.index(split) + 1]).normal(
+  codes = np.random.RandomState([content_seed, _CODE_STREAMS[split]]).normal(
       size=(num_examples, 2))
   images = 1. / (1. + np.exp(-codes @ weights))
   return images.reshape((num_examples,) + tuple(image_shape)).astype(np.float32)
@@ -37,11 +47,11 @@ def make_fake_dataset(split, global_batch_size, seed, image_shape=(28, 28, 1), n
   """Fake image dataset with the same contract as the real ones.
 
   Args:
-    split: 'train' or 'test'.
+    split: 'train', 'validation' or 'test'.
     global_batch_size: batch over all replicas.
     seed: shuffle seed.
     image_shape: `(height, width, channels)`.
-    num_examples: number of distinct images per split.
+    num_examples: number of distinct images in each of the three splits.
     content_seed: seed of the image manifold.
     repeat: repeat forever (training); False gives the split once (evaluation).
 

@@ -1,10 +1,12 @@
 """Images from a folder of jpg/png files, e.g. a manually downloaded CelebA `img_align_celeba/`.
 
 The file list is sorted, permuted with Python's `random.seed(123); random.shuffle` and the last
-`num_test` files are held out: for CelebA's `img_align_celeba/` (202,599 files) this is exactly
-the authors' split (20,000 held out, 182,599 for training). Each image gets the same centre crop
-and resize as the TFDS pipeline (the authors resized with PIL's Lanczos filter, we with TF's
-antialiased bilinear one).
+`num_test` files are the test split: for CelebA's `img_align_celeba/` (202,599 files) this is
+exactly the authors' test split (20,000 held out, 182,599 for training). The authors' split has no
+validation part, so the `num_validation` files before the test files in the same permutation (the
+end of the authors' training part) are the validation split and the rest train: 172,599 / 10,000
+/ 20,000 with the defaults. Each image gets the same centre crop and resize as the TFDS pipeline
+(the authors resized with PIL's Lanczos filter, we with TF's antialiased bilinear one).
 
 Bad files stop the pipeline with an error naming the file (raised when the batch holding it is
 read): a file that is not a JPEG/PNG (by its first bytes) or is truncated (no end marker), an
@@ -89,11 +91,12 @@ def _first_shape(filename):
 @gin.configurable(module='spreadtf.data.folder')
 def make_folder_dataset(split, global_batch_size, seed, path=gin.REQUIRED, crop_size=140,
                         image_size=64, channels=3, convert_channels=False, num_test=20000,
-                        split_seed=123, shuffle_buffer=10000, repeat=True):
+                        num_validation=10000, split_seed=123, shuffle_buffer=10000,
+                        repeat=True):
   """Loads a folder of images as float32 images in [0, 1].
 
   Args:
-    split: 'train' or 'test'.
+    split: 'train', 'validation' or 'test' (see the module docstring).
     global_batch_size: batch over all replicas.
     seed: shuffle seed.
     path: the folder.
@@ -103,8 +106,11 @@ def make_folder_dataset(split, global_batch_size, seed, path=gin.REQUIRED, crop_
     convert_channels: False: an image with another channel count is an error naming it. True:
       convert it (TF's decode conversion: grayscale copied to R, G and B, RGB to luminance,
       alpha dropped).
-    num_test: number of held-out files.
-    split_seed: seed of the fixed train/test permutation.
+    num_test: number of test files (the authors' CelebA split: 20,000).
+    num_validation: number of validation files, from the end of the authors' training part
+      (10,000: the size of the FD / KID sample sets in docs/delta_vae.md's CelebA commands, so
+      validation can score them at the test's sample size; 5% of the authors' training part).
+    split_seed: seed of the fixed permutation.
     shuffle_buffer: shuffle buffer in file names.
     repeat: repeat forever (training); False gives the split once (evaluation).
 
@@ -115,13 +121,15 @@ def make_folder_dataset(split, global_batch_size, seed, path=gin.REQUIRED, crop_
 
   Raises:
     FileNotFoundError: if the folder is missing.
-    ValueError: if it holds no image, `num_test` does not fit, `channels` is not 1 to 4, or
-      (without crop and resize) the first image cannot be read.
+    ValueError: on a bad split name, if it holds no image, `num_test` and `num_validation` do not
+      fit, `channels` is not 1 to 4, or (without crop and resize) the first image cannot be read.
   """
+  pipeline.check_split(split)
   if channels not in _CHANNEL_NAMES:
     raise ValueError(f'channels must be one of {sorted(_CHANNEL_NAMES)}, got {channels!r}.')
   all_files = list_images(path)
-  files = pipeline.split_items(all_files, split, num_test, split_seed)
+  files = pipeline.split_items(all_files, split, num_test, num_validation, split_seed,
+                               'folder.make_folder_dataset')
   # Without crop and resize every image must have the size of the first (sorted) file.
   reference = _first_shape(all_files[0]) if crop_size is None and image_size is None else None
   dataset = tf.data.Dataset.from_tensor_slices(files)

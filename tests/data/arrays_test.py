@@ -27,7 +27,8 @@ class ArraysTest(tf.test.TestCase, parameterized.TestCase):
       ('float_nhwc', np.full([10, 6, 6, 3], 0.5, np.float32), (6, 6, 3), 0.5))
   def test_npz_batches(self, images, shape, value):
     path = self._npz(images)
-    batch = next(iter(arrays.make_npz_dataset('train', 4, seed=0, path=path, num_test=2)))
+    batch = next(iter(arrays.make_npz_dataset('train', 4, seed=0, path=path, num_test=2,
+                                              num_validation=2)))
     self.assertEqual(batch.shape, (4,) + shape)
     self.assertAllClose(batch, np.full((4,) + shape, value))
 
@@ -58,7 +59,7 @@ class ArraysTest(tf.test.TestCase, parameterized.TestCase):
   def test_npz_bad_images_are_named_with_the_file(self, images, message):
     path = self._npz(images)
     with self.assertRaisesRegex(ValueError, message) as raised:
-      arrays.make_npz_dataset('train', 2, seed=0, path=path, num_test=1)
+      arrays.make_npz_dataset('train', 2, seed=0, path=path, num_test=1, num_validation=1)
     self.assertIn(path, str(raised.exception))
 
   def test_npy_file_instead_of_npz_is_named(self):
@@ -67,10 +68,45 @@ class ArraysTest(tf.test.TestCase, parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, 'not an .npz file.*np.savez'):
       arrays.load_npz_images(path)
 
-  def test_digits(self):
-    batch = next(iter(arrays.make_digits_dataset('test', 8, seed=0)))
-    self.assertEqual(batch.shape, [8, 8, 8, 1])
-    self.assertAllInRange(batch, 0., 1.)
+  def _read(self, factory, split, **config):
+    """The whole split once, one image per batch, as a NumPy array."""
+    return np.concatenate(list(factory(split, 1, seed=0, repeat=False, **config)))
+
+  def test_npz_gives_three_disjoint_splits_of_the_set_sizes(self):
+    # Image i is filled with the value i, so each image says which one it is.
+    path = self._npz(np.arange(20, dtype=np.uint8)[:, None, None] * np.ones([20, 2, 2], np.uint8))
+    ids = {split: self._read(arrays.make_npz_dataset, split, path=path, num_test=4,
+                             num_validation=3)[:, 0, 0, 0] * 255.
+           for split in ('train', 'validation', 'test')}
+    self.assertEqual({s: len(v) for s, v in ids.items()}, {'train': 13, 'validation': 3, 'test': 4})
+    self.assertAllClose(np.sort(np.concatenate(list(ids.values()))), np.arange(20))
+    # The held-out splits are in the file's order; test does not depend on num_validation.
+    self.assertAllClose(ids['validation'], np.sort(ids['validation']))
+    self.assertAllClose(ids['test'], self._read(arrays.make_npz_dataset, 'test', path=path,
+                                                num_test=4, num_validation=9)[:, 0, 0, 0] * 255.)
+
+  def test_npz_default_counts_that_do_not_fit_name_the_bindings(self):
+    path = self._npz(np.zeros([1500, 2, 2], np.uint8))   # 1,000 test + 1,000 validation > 1,500
+    with self.assertRaisesRegex(ValueError, 'num_test=1000 and num_validation=1000 .* of the '
+                                '1500; set arrays.make_npz_dataset.num_test and '
+                                'arrays.make_npz_dataset.num_validation'):
+      arrays.make_npz_dataset('train', 4, seed=0, path=path)
+
+  def test_bad_split_is_refused_before_the_file_is_read(self):
+    path = os.path.join(self.create_tempdir().full_path, 'missing.npz')
+    with self.assertRaisesRegex(ValueError, "one of \\('train', 'validation', 'test'\\)"):
+      arrays.make_npz_dataset('dev', 4, seed=0, path=path)
+
+  def test_digits_split_1200_300_297(self):
+    digits = {split: self._read(arrays.make_digits_dataset, split)
+              for split in ('train', 'validation', 'test')}
+    self.assertEqual({s: len(v) for s, v in digits.items()},
+                     {'train': 1200, 'validation': 300, 'test': 297})
+    for images in digits.values():
+      self.assertEqual(images.shape[1:], (8, 8, 1))
+      self.assertAllInRange(images, 0., 1.)
+    # The 1,797 digits are pairwise distinct, so 1,797 distinct images in all means disjoint.
+    self.assertLen({image.tobytes() for images in digits.values() for image in images}, 1797)
 
 
 if __name__ == '__main__':

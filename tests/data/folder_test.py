@@ -1,6 +1,7 @@
 """Tests of the image-folder loader (the test writes its own small jpg/png files)."""
 
 import os
+import random
 
 from absl.testing import parameterized
 import gin
@@ -8,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from spreadtf.data import folder
+from spreadtf.data import pipeline
 
 
 def _encode(shape, ext, seed=0):
@@ -21,10 +23,10 @@ def _write_images(directory, num, shape=(218, 178, 3), ext='png', start=0):
 
 
 def _read_everything(path, **config):
-  """Reads both splits once, one image per batch, so every file is decoded."""
-  for split in ('train', 'test'):
-    for _ in folder.make_folder_dataset(split, 1, seed=0, path=path, num_test=1, repeat=False,
-                                        **config):
+  """Reads the three splits once, one image per batch, so every file is decoded."""
+  for split in ('train', 'validation', 'test'):
+    for _ in folder.make_folder_dataset(split, 1, seed=0, path=path, num_test=1,
+                                        num_validation=1, repeat=False, **config):
       pass
 
 
@@ -40,13 +42,40 @@ class FolderTest(tf.test.TestCase, parameterized.TestCase):
     _write_images(directory, 4, ext='png')
     _write_images(os.path.join(directory), 2, ext='jpg')
     self.assertLen(folder.list_images(directory), 6)
-    dataset = folder.make_folder_dataset('train', 2, seed=0, path=directory, num_test=2)
+    dataset = folder.make_folder_dataset('train', 2, seed=0, path=directory, num_test=2,
+                                         num_validation=2)
     batch = next(iter(dataset))
     self.assertEqual(batch.shape, [2, 64, 64, 3])
     self.assertEqual(batch.dtype, tf.float32)
     self.assertAllInRange(batch, 0., 1.)
-    test = folder.make_folder_dataset('test', 2, seed=0, path=directory, num_test=2)
-    self.assertEqual(next(iter(test)).shape, [2, 64, 64, 3])
+    for split in ('validation', 'test'):
+      held_out = folder.make_folder_dataset(split, 2, seed=0, path=directory, num_test=2,
+                                            num_validation=2)
+      self.assertEqual(next(iter(held_out)).shape, [2, 64, 64, 3])
+
+  def test_three_disjoint_splits_with_the_test_files_of_the_two_way_split(self):
+    directory = self.create_tempdir().full_path
+    _write_images(directory, 12, shape=(4, 4, 3))
+    read = {split: np.concatenate(list(folder.make_folder_dataset(
+        split, 1, seed=0, path=directory, crop_size=None, image_size=None, num_test=3,
+        num_validation=2, repeat=False))) for split in ('train', 'validation', 'test')}
+    self.assertEqual({s: len(v) for s, v in read.items()}, {'train': 7, 'validation': 2, 'test': 3})
+    # The 12 random PNGs are distinct, so 12 distinct images over the splits means disjoint.
+    self.assertLen({image.tobytes() for images in read.values() for image in images}, 12)
+    # The test files are the last 3 of the permutation, as in the split without validation.
+    names = folder.list_images(directory)
+    order = list(range(12))
+    random.Random(123).shuffle(order)
+    expected = [names[i] for i in sorted(order[-3:])]
+    self.assertEqual(pipeline.split_items(names, 'test', 3, 2), expected)
+    decoded = np.stack([tf.io.decode_png(tf.io.read_file(n)).numpy() / 255. for n in expected])
+    self.assertAllClose(read['test'], decoded, atol=1e-6)
+
+  def test_validation_count_that_does_not_fit_names_the_binding(self):
+    directory = self.create_tempdir().full_path
+    _write_images(directory, 4, shape=(4, 4, 3))
+    with self.assertRaisesRegex(ValueError, 'folder.make_folder_dataset.num_validation'):
+      folder.make_folder_dataset('train', 1, seed=0, path=directory, num_test=1)
 
   def test_missing_folder_names_path(self):
     path = os.path.join(self.create_tempdir().full_path, 'img_align_celeba')
@@ -127,7 +156,7 @@ class FolderTest(tf.test.TestCase, parameterized.TestCase):
       f.write(b'not a png')
     with self.assertRaisesRegex(ValueError, '000000.png is not a readable JPEG or PNG'):
       folder.make_folder_dataset('train', 1, seed=0, path=directory, crop_size=None,
-                                 image_size=None, num_test=1)
+                                 image_size=None, num_test=1, num_validation=1)
 
 
 if __name__ == '__main__':

@@ -1,6 +1,7 @@
 """Tests of the shared pipeline steps: scaling, the CelebA crop, splits, batching, shape check."""
 
 import hashlib
+import random
 import re
 
 from absl.testing import parameterized
@@ -41,31 +42,62 @@ class PipelineTest(tf.test.TestCase, parameterized.TestCase):
     # Known answer from the authors' CelebA data handler: the names '%.6d.jpg' % i for
     # i = 1..202599, random.seed(123); random.shuffle(paths), the last 20,000 held out.
     names = [f'{i:06d}.jpg' for i in range(1, 202600)]
-    test = pipeline.split_items(names, 'test', 20000)
+    test = pipeline.split_items(names, 'test', 20000, 10000)
     self.assertLen(test, 20000)
     self.assertEqual(test[:5], ['000009.jpg', '000031.jpg', '000078.jpg', '000081.jpg',
                                 '000092.jpg'])
+    # The hash pinned before the validation split existed: the test files did not change.
     self.assertEqual(hashlib.sha256(','.join(test).encode()).hexdigest()[:16],
                      '5279e7090366af65')
-    self.assertLen(pipeline.split_items(names, 'train', 20000), 182599)
+    train = pipeline.split_items(names, 'train', 20000, 10000)
+    validation = pipeline.split_items(names, 'validation', 20000, 10000)
+    self.assertLen(train, 172599)
+    self.assertLen(validation, 10000)
+    # Validation is the end of the authors' training part (the first 182,599 of the permutation).
+    order = list(range(len(names)))
+    random.Random(123).shuffle(order)
+    authors_train = {names[i] for i in order[:182599]}
+    self.assertEqual(set(train) | set(validation), authors_train)
+    self.assertEqual(set(validation), {names[i] for i in order[172599:182599]})
 
-  def test_split_items_is_disjoint_and_fixed(self):
-    items = [f'f{i}' for i in range(10)]
-    train = pipeline.split_items(items, 'train', 3)
-    test = pipeline.split_items(items, 'test', 3)
-    self.assertLen(train, 7)
-    self.assertLen(test, 3)
-    self.assertEmpty(set(train) & set(test))
-    self.assertEqual(test, pipeline.split_items(items, 'test', 3))
+  @parameterized.named_parameters(('list', [f'f{i}' for i in range(10)]),
+                                  ('array', np.arange(10) * 10))
+  def test_split_items_gives_three_disjoint_fixed_splits_covering_the_items(self, items):
+    splits = {split: pipeline.split_items(items, split, 3, 2) for split in pipeline.SPLITS}
+    self.assertEqual({s: len(v) for s, v in splits.items()},
+                     {'train': 5, 'validation': 2, 'test': 3})
+    self.assertEqual(sorted(np.concatenate([list(v) for v in splits.values()]).tolist()),
+                     sorted(items))   # disjoint and covering: every item exactly once
+    for split, chosen in splits.items():
+      self.assertEqual(type(chosen), type(items))
+      self.assertAllEqual(chosen, pipeline.split_items(items, split, 3, 2))   # fixed
+      # Each split keeps the items' order.
+      positions = [list(items).index(item) for item in chosen]
+      self.assertEqual(positions, sorted(positions))
 
-  @parameterized.named_parameters(('none', 0), ('all', 10))
-  def test_split_items_rejects_bad_num_test(self, num_test):
-    with self.assertRaisesRegex(ValueError, 'num_test'):
-      pipeline.split_items(list(range(10)), 'train', num_test)
+  def test_split_items_keeps_the_test_items_when_validation_grows(self):
+    items = [f'f{i}' for i in range(20)]
+    tests = [pipeline.split_items(items, 'test', 4, n) for n in (1, 5, 15)]
+    self.assertEqual(tests[0], tests[1])
+    self.assertEqual(tests[0], tests[2])
 
-  def test_rejects_bad_split(self):
-    with self.assertRaisesRegex(ValueError, 'validation'):
-      pipeline.check_split('validation')
+  @parameterized.named_parameters(('no_test', 0, 2), ('no_validation', 3, 0),
+                                  ('no_train', 7, 3), ('more_than_all', 9, 9))
+  def test_split_items_rejects_counts_that_do_not_fit(self, num_test, num_validation):
+    with self.assertRaisesRegex(
+        ValueError, f'num_test={num_test} and num_validation={num_validation} must each be at '
+        r'least 1 and leave at least one training item of the 10; set '
+        r'arrays.make_npz_dataset.num_test and arrays.make_npz_dataset.num_validation'):
+      pipeline.split_items(list(range(10)), 'train', num_test, num_validation,
+                           configurable='arrays.make_npz_dataset')
+
+  @parameterized.named_parameters(('abbreviated', 'val'), ('eval', 'eval'), ('none', None))
+  def test_rejects_bad_split_listing_the_three(self, split):
+    with self.assertRaisesRegex(
+        ValueError, re.escape("split must be one of ('train', 'validation', 'test')")):
+      pipeline.check_split(split)
+    with self.assertRaisesRegex(ValueError, 'split must be one of'):
+      pipeline.split_items(list(range(10)), split, 2, 2)
 
   def test_batch_images_drops_remainder_and_seeds_shuffle(self):
     images = tf.data.Dataset.from_tensor_slices(np.arange(10, dtype=np.float32))
@@ -75,8 +107,9 @@ class PipelineTest(tf.test.TestCase, parameterized.TestCase):
     self.assertLen(batches, 2)
     again = pipeline.batch_images(images, 'train', 4, seed=1, repeat=False)
     self.assertAllEqual(batches, list(again))
-    test = pipeline.batch_images(images, 'test', 4, seed=1, repeat=False)
-    self.assertAllEqual(next(iter(test)), [0., 1., 2., 3.])
+    for split in ('validation', 'test'):   # held-out splits are read in order
+      held_out = pipeline.batch_images(images, split, 4, seed=1, repeat=False)
+      self.assertAllEqual(list(held_out), [[0., 1., 2., 3.], [4., 5., 6., 7.]])
 
   def test_check_image_shape_passes_a_matching_dataset_through(self):
     dataset = tf.data.Dataset.from_tensors(tf.zeros([2, 28, 28, 1]))
