@@ -12,6 +12,8 @@ import tensorflow_datasets as tfds
 
 from spreadtf import gin_parsing
 from spreadtf.evaluation import evaluation_run as evaluation
+from spreadtf.models import spread_vae
+from spreadtf.training import spread_learning
 from spreadtf.training import training_run
 
 
@@ -132,6 +134,47 @@ class GinConfigsTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(metrics['spread_phases'], 2)
     self.assertTrue(np.isfinite(metrics['test_elbo']))
 
+  @pytest.mark.slow
+  def test_injective_spread_runs_on_the_real_digits(self):
+    # smoke.gin's schedule (a 2-step phase before each of 2 steps) on real 28x28x1 digits
+    # through the conv g (1 -> 32 -> 32 -> 1 channels); the schedules themselves are below.
+    metrics = self._train(['mnist/delta_vae_injective.gin', 'smoke.gin', 'data/mnist5k.gin'],
+                          ['train.num_steps = 2', 'train.steps_per_epoch = 2',
+                           'train.eval_steps = 1', 'train.export = False'])
+    self.assertEqual((metrics['steps'], metrics['spread_phases'], metrics['spread_steps']),
+                     (2, 2, 4))
+    self.assertTrue(np.isfinite(metrics['test_elbo']))
+    self.assertGreaterEqual(metrics['spread_objective_after'], metrics['spread_objective_before'])
+
+  @parameterized.named_parameters(
+      # (start, period, ascent steps): one epoch, then every 5 (low-rank, ours) or 10 epochs
+      # (injective, the paper's); TFDS mnist has 550 steps per epoch, mnist5k 35, where each
+      # phase has as many ascent steps as the model takes between phases.
+      ('lowrank_tfds', 'mnist/delta_vae_lowrank.gin', (), (550, 2750, 1000)),
+      ('lowrank_mnist5k', 'mnist/delta_vae_lowrank.gin', ('data/mnist5k.gin',), (35, 175, 175)),
+      ('injective_tfds', 'mnist/delta_vae_injective.gin', (), (550, 5500, 1000)),
+      ('injective_mnist5k', 'mnist/delta_vae_injective.gin', ('data/mnist5k.gin',),
+       (35, 350, 350)))
+  def test_learned_spread_schedules_in_the_data_layers_epochs(self, path, data, expected):
+    gin.parse_config_files_and_bindings([path, *data], ['train.seed = 0'], skip_unknown=False)
+    schedule = spread_learning.make_spread_schedule()
+    self.assertEqual((schedule.start_step, schedule.period, schedule.num_steps), expected)
+    self.assertEqual(gin.query_parameter('train.steps_per_epoch'), 35 if data else 550)
+
+  def test_matched_laplace_vae_is_the_laplace_delta_vae_on_clean_data(self):
+    configs = {}
+    for path in ('mnist/delta_vae_laplace.gin', 'mnist/vae_baseline_matched_laplace.gin'):
+      gin.clear_config()
+      gin.parse_config_files_and_bindings([path, 'data/mnist5k.gin'], ['train.seed = 0'],
+                                          skip_unknown=False)
+      model = spread_vae.make_spread_vae(seed=0)
+      # The scale is a float32 tensor: 0.2 to float32 precision.
+      configs[path] = (type(model.spread).__name__, round(float(model.spread.scale), 6),
+                       model.spread_data)
+    self.assertEqual(configs, {'mnist/delta_vae_laplace.gin': ('LaplaceSpread', 0.2, True),
+                               'mnist/vae_baseline_matched_laplace.gin':
+                                   ('LaplaceSpread', 0.2, False)})
+
   @parameterized.named_parameters((_name(p), p) for p in _LAYERS)
   def test_layer_parses_on_an_experiment(self, path):
     gin.parse_config_files_and_bindings(['celeba/delta_vae_gaussian.gin', path],
@@ -148,7 +191,8 @@ class GinConfigsTest(tf.test.TestCase, parameterized.TestCase):
     metrics = self._train(
         ['celeba/delta_vae_gaussian.gin', 'data/celeba_folder.gin', 'smoke.gin'],
         [f"DATA_DIR = '{folder}'", 'train.data_fn = @folder.make_folder_dataset',
-         'folder.make_folder_dataset.num_test = 2', 'train.global_batch_size = 2'])
+         'folder.make_folder_dataset.num_test = 2', 'folder.make_folder_dataset.num_validation = 2',
+         'train.global_batch_size = 2'])
     self.assertEqual(metrics['steps'], 2)
     self.assertTrue(np.isfinite(metrics['train_elbo']))
 
