@@ -22,7 +22,7 @@ _DEFAULT_OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 
 flags.DEFINE_string('out', _DEFAULT_OUT, 'Output directory (SavedModel and classifier.json); '
                     'default runs/features/mnist5k in the repository.')
-flags.DEFINE_integer('epochs', 15, 'Passes over the 4,000 training digits.', lower_bound=1)
+flags.DEFINE_integer('epochs', 15, 'Passes over the 3,500 training digits.', lower_bound=1)
 flags.DEFINE_integer('seed', 0, 'Seed of the run.')
 flags.DEFINE_integer('num_train', None, 'Train on this many digits (smoke runs); default all.',
                      lower_bound=10)

