@@ -6,6 +6,7 @@ fixed uniform batch, with a Gaussian spread of 0.5 and Adam 1e-4, the workload o
 """
 
 import collections
+import functools
 import statistics
 import time
 
@@ -17,6 +18,7 @@ from spreadtf.models import celeba_conv
 from spreadtf.models import mlp
 from spreadtf.models import spread_vae
 from spreadtf.spreads import kernels
+from spreadtf.training import model_building
 
 __all__ = ['Network', 'CELEBA_CONV', 'MNIST_MLP', 'SPREAD_SCALE', 'make_vae', 'time_train_step']
 
@@ -44,20 +46,18 @@ def make_vae(network, precision='float32', seed=0):
     network: a `Network`.
     precision: 'float32' or 'mixed_bfloat16' (the networks' Keras dtype policy; the spread,
       likelihood and KL stay float32).
-    seed: initialisation and in-step noise seed (sets Keras' global seed).
+    seed: the run seed of initialisation and in-step noise (sets Keras' global seed).
 
   Returns:
-    The built, compiled model.
+    The built, compiled model (built as training builds it: `model_building.build_model`).
   """
   keras.utils.set_random_seed(seed)
-  vae = spread_vae.make_spread_vae(
-      network.image_shape, network.latent_dim, network.encoder_fn, network.decoder_fn,
-      lambda: kernels.GaussianSpread(SPREAD_SCALE), seed=seed,
+  model_fn = functools.partial(
+      spread_vae.make_spread_vae, network.image_shape, network.latent_dim, network.encoder_fn,
+      network.decoder_fn, lambda: kernels.GaussianSpread(SPREAD_SCALE),
       dtype_policy=None if precision == 'float32' else precision)
-  vae(tf.zeros((1,) + tuple(network.image_shape)))
-  vae.compile(optimizer=keras.optimizers.Adam(1e-4))
-  vae.optimizer.build(vae.trainable_variables)
-  return vae
+  return model_building.build_model(model_fn, seed,
+                                    optimizer_fn=functools.partial(keras.optimizers.Adam, 1e-4))
 
 
 def time_train_step(network, batch=32, steps=3, warmup=1, precision='float32', seed=0):

@@ -4,8 +4,9 @@ r"""Evaluates a training run: held-out likelihood and sample quality, written to
   python launch/evaluate.py --workdir=runs/celeba --num_importance_samples=100 \
       --max_likelihood_images=1000 --inception_weights=/weights/inception_v3_notop.h5
 
-Reads the run's own operative_config.gin and its best (else latest) checkpoint and writes
-<workdir>/eval.json, <workdir>/eval_samples.png and TensorBoard scalars eval/* (see
+Restores the run (its own operative_config.gin) at --checkpoint, by default the checkpoint its
+export holds ('selected'), and writes <workdir>/eval.json (with the step evaluated and the
+exported step), <workdir>/eval_samples.png and TensorBoard scalars eval/* (see
 spreadtf/evaluation/evaluation_run.py). Sample-quality metrics are computed in the feature space of
 --features: 'default' is the mnist5k digit classifier at runs/features/mnist5k (train it once with
 launch/train_features.py) for 28x28x1 runs, a path is any SavedModel or .keras model, 'none'
@@ -22,6 +23,7 @@ from absl import logging
 from spreadtf.evaluation import evaluation_run
 from spreadtf.evaluation import feature_classifier
 from spreadtf.evaluation import features as features_lib
+from spreadtf.training import workdir_layout
 
 __all__ = []
 
@@ -42,8 +44,9 @@ flags.DEFINE_string('features', 'default',
                     "Feature extractor: 'default', 'none', or a SavedModel / .keras path.")
 flags.DEFINE_string('inception_weights', None,
                     'InceptionV3 (no top) weights file: use its pool features instead.')
-flags.DEFINE_string('checkpoint', 'best', "'best' (the best test ELBO's, else the latest), "
-                    "'latest', or a checkpoint prefix.")
+flags.DEFINE_string('checkpoint', 'selected', "'selected' (the checkpoint the run exported), "
+                    "'best' (the best held-out ELBO's, else the latest), 'latest', or a "
+                    'checkpoint prefix.')
 flags.DEFINE_integer('seed', 0, 'Evaluation seed.')
 flags.DEFINE_multi_string('gin_bindings', [], 'Bindings applied after the run\'s config.')
 FLAGS = flags.FLAGS
@@ -75,7 +78,7 @@ def main(argv):
       num_sample_sets=FLAGS.num_sample_sets, max_images=FLAGS.max_images,
       max_likelihood_images=FLAGS.max_likelihood_images, seed=FLAGS.seed,
       gin_bindings=FLAGS.gin_bindings, checkpoint=FLAGS.checkpoint)
-  logging.info('wrote %s', os.path.join(FLAGS.workdir, 'eval.json'))
+  logging.info('wrote %s', workdir_layout.WorkdirLayout(FLAGS.workdir).eval)
   print(json.dumps(evaluation_run.summary(result), indent=1))
 
 

@@ -3,11 +3,9 @@
   python launch/sample.py --saved_model=/tmp/run/export --num=64 --seed=0 --out=grid.png
 
 The SavedModel's tensor-only `sample(num, seed)` endpoint needs neither TFP nor Keras, and the
-spreadtf modules used here (`files`, `images`) import TensorFlow only, so this runs where TFP is
-not installed.
+spreadtf modules used here (`files`, `images`, `training.workdir_layout`) import TensorFlow only,
+so this runs where TFP is not installed.
 """
-
-import os
 
 from absl import app
 from absl import flags
@@ -15,6 +13,7 @@ import tensorflow as tf
 
 from spreadtf import files
 from spreadtf import images
+from spreadtf.training import workdir_layout
 
 flags.DEFINE_string('saved_model', None, 'Directory of the exported generator (<workdir>/export).')
 flags.DEFINE_integer('num', 64, 'Number of samples (a square number fills the grid).',
@@ -29,7 +28,7 @@ def _load_generator(path):
   if not tf.saved_model.contains_saved_model(path):
     hint = ('pass the export/ directory that launch/train.py writes at the end of a run, e.g. '
             '--saved_model=runs/mnist/export')
-    export = os.path.join(path, 'export')
+    export = workdir_layout.WorkdirLayout(path).export
     if tf.saved_model.contains_saved_model(export):
       hint = f'that looks like a training workdir: pass --saved_model={export}'
     raise ValueError(f'--saved_model={path!r} is not a SavedModel directory (no saved_model.pb '

@@ -18,12 +18,13 @@ from absl import flags
 from absl import logging
 
 from spreadtf import gin_parsing
-from spreadtf import training
+from spreadtf.training import strategy as strategy_lib
+from spreadtf.training import training_run  # Registers the gin root before parsing.
 
 flags.DEFINE_string('workdir', None, 'Checkpoints, logs, operative config, exports.')
 flags.DEFINE_multi_string('gin_file', [], 'Gin files, relative to the repo gin/ directory.')
 flags.DEFINE_multi_string('gin_bindings', [], 'Extra gin bindings, applied last.')
-flags.DEFINE_enum('strategy', 'auto', training.strategy.STRATEGY_KINDS,
+flags.DEFINE_enum('strategy', 'auto', strategy_lib.STRATEGY_KINDS,
                   'tf.distribute strategy.')
 flags.DEFINE_string('tpu', '', 'For --strategy=tpu: a Cloud TPU name or grpc://HOST:8470 '
                     "address, 'local' on a TPU VM, or '' (reads TPU_NAME).")
@@ -35,8 +36,8 @@ PREEMPTED_EXIT_CODE = 42  # TensorFlow's restart code; a scheduler must not coun
 def main(argv):
   del argv
   gin_parsing.parse(FLAGS.gin_file, FLAGS.gin_bindings)
-  strategy = training.make_strategy(FLAGS.strategy, tpu=FLAGS.tpu)
-  metrics = training.train(workdir=FLAGS.workdir, strategy=strategy)
+  strategy = strategy_lib.make_strategy(FLAGS.strategy, tpu=FLAGS.tpu)
+  metrics = training_run.train(workdir=FLAGS.workdir, strategy=strategy)
   logging.info('Metrics: %s', metrics)
   return PREEMPTED_EXIT_CODE if metrics['status'] == 'preempted' else 0
 

@@ -93,7 +93,7 @@ def write_json(path, obj):
   return write_bytes(path, json.dumps(obj, indent=2, allow_nan=False) + '\n')
 
 
-def save_model(module, path, signatures, what):
+def save_model(module, path, signatures, what, extra_files=None):
   """`tf.saved_model.save(module, ...)` to `path` atomically: staged beside it, then swapped in.
 
   Temporary exports left beside `path` by an earlier process killed mid-save are removed first.
@@ -105,6 +105,8 @@ def save_model(module, path, signatures, what):
       complete.
     signatures: as for `tf.saved_model.save`.
     what: what is saved, for errors (e.g. 'the generator export').
+    extra_files: None, or `{name: bytes or str}` of files written into the SavedModel directory
+      with it (staged too, so they appear together with the model they describe).
 
   Returns:
     `path`.
@@ -117,6 +119,8 @@ def save_model(module, path, signatures, what):
   staging = temporary_name(path)
   try:
     tf.saved_model.save(module, staging, signatures=signatures)
+    for name, data in (extra_files or {}).items():
+      write_bytes(os.path.join(staging, name), data)
     _swap_in(staging, path, what)
   except tf.errors.OpError as e:
     raise OSError(f'cannot write {what} to {path!r}: {e.message}') from e

@@ -1,11 +1,15 @@
 """Named sub-seeds: one integer run seed, a deterministic and independent seed per named use.
 
-A root (the ICA root `spreadtf.ica.ica_run.run`, the training root) takes one integer seed and
-derives every other seed from it by name (data, initial parameters, EM noise, ...), never by bare
-salts such as `[seed, 0]`, `[seed, 1]`:
+A root (the ICA root `spreadtf.ica.ica_run.run`, the training root, the evaluation root) takes
+one integer seed and derives every other seed from it by name (data, initial parameters, EM
+noise, ...), never by bare salts such as `[seed, 0]`, `[seed, 1]`. There are two forms, and one
+convention for each:
 
-    problem_seed = seeding.sub_seed(seed, 'mixing')                   # Python int in [0, 2^31 - 1)
-    stateless = tf.constant([seeding.sub_seed(seed, 'em'), 0], tf.int32)
+    problem_seed = seeding.sub_seed(seed, 'mixing')          # Python int in [0, 2^31 - 1)
+    stateless = tf.constant(seeding.stateless_seed(seed, 'em'))  # int32 [2]: [sub_seed, 0]
+
+A stateless seed is always `[sub_seed(seed, name), 0]`; per-step or per-batch seeds fold an index
+into it (`tf.random.experimental.stateless_fold_in`).
 
 The derivation hashes the name (CRC-32) and mixes it with the seed through NumPy's
 `SeedSequence` (the spawn mechanism disentanglement_lib's `RandomState` seeding follows), so
@@ -19,7 +23,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ['sub_seed']
+__all__ = ['sub_seed', 'stateless_seed']
 
 
 def sub_seed(seed, name):
@@ -42,3 +46,22 @@ def sub_seed(seed, name):
     raise ValueError(f'a sub-seed name must be a non-empty string, got {name!r}.')
   state = np.random.SeedSequence([int(seed), zlib.crc32(name.encode())]).generate_state(1)
   return int(state[0] % (2 ** 31 - 1))
+
+
+def stateless_seed(seed, name):
+  """The named stateless seed of the run seed: `[sub_seed(seed, name), 0]` as int32.
+
+  The one convention for a TensorFlow stateless seed (`tf.random.stateless_*`, which need an
+  int32 or int64 `[2]`) derived from a run seed; pass it through `tf.constant` in TF code.
+
+  Args:
+    seed: the run's seed, a non-negative Python (or NumPy) integer.
+    name: what the seed is for, e.g. 'em', 'samples', 'elbo'.
+
+  Returns:
+    A NumPy int32 array `[2]`.
+
+  Raises:
+    ValueError: as `sub_seed`.
+  """
+  return np.array([sub_seed(seed, name), 0], np.int32)

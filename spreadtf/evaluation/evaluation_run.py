@@ -1,8 +1,9 @@
 """The evaluation root behind `launch/evaluate.py`: scores one training run, writes `eval.json`.
 
-`evaluate(workdir, ...)` re-reads the run's own `operative_config.gin` (so the model, the spread
-and the data are the ones it trained with), restores its best checkpoint (`checkpoints/best/`,
-the best held-out ELBO) or else its latest, and measures on the held-out split of its data:
+`evaluate(workdir, ...)` restores the run through training's boundary,
+`spreadtf.training.run_restoring.restore_run` (the run's own operative config, so the model, the
+spread and the data are the ones it trained with), at the checkpoint it exported by default
+('selected': what is scored is what ships), and measures on the test split of its data:
 
   * `test_elbo`: the spread ELBO at the run's own spread, nats per image and bits per dimension;
   * `iw_log_likelihood`: the importance-weighted log p~(y) with K samples from q(z | y), with its
@@ -15,122 +16,53 @@ the best held-out ELBO) or else its latest, and measures on the held-out split o
     same numbers between real training and held-out images (`real_data_reference`: the floor a
     perfect model would reach with this many images).
 
-Everything is seeded (`seed`), so a re-run gives the same numbers. The result goes to
+Everything is seeded (`seed`; each use its named stateless seed, `seeding.stateless_seed`), so a
+re-run gives the same numbers. `eval.json` names the checkpoint and `step` evaluated, the run's
+`exported_step` and whether they are the same (`evaluated_is_exported`). The result goes to
 `<workdir>/eval.json` (written atomically), TensorBoard scalars `eval/*` at the checkpoint's step
 (`<workdir>/tensorboard/eval`) and `<workdir>/eval_samples.png` (a grid from fixed latent codes,
-the same codes for every run with the same latent size).
+the same codes for every run with the same latent size); the paths are
+`spreadtf.training.workdir_layout.WorkdirLayout`'s.
 """
 
-import dataclasses
-import os
 import time
 
 from absl import logging
-import gin
 import numpy as np
 import tensorflow as tf
 
 from spreadtf import files
-from spreadtf import gin_parsing
 from spreadtf import seeding
 from spreadtf.evaluation import features
 from spreadtf.evaluation import likelihood
 from spreadtf.evaluation import sample_quality
 from spreadtf.evaluation import sharpness
-from spreadtf.training import checkpoints
+from spreadtf.training import run_restoring
 from spreadtf.training import summaries
 
 __all__ = ['Run', 'find_checkpoint', 'load_run', 'held_out_images', 'generate', 'evaluate',
            'summary']
 
-_ROOT = 'spreadtf.training.training_run.train'
-
-
-@dataclasses.dataclass
-class Run:
-  """A restored training run: the model, its data factory and where it came from."""
-  workdir: str
-  model: object
-  data_fn: object
-  seed: int
-  global_batch_size: int
-  checkpoint: str
-  step: int
+# The restored run (`Run`, `load_run`, `find_checkpoint`) moved to training's boundary,
+# `spreadtf.training.run_restoring`; these names stay for callers of the old API.
+Run = run_restoring.RestoredRun
 
 
 def find_checkpoint(workdir, which='best'):
-  """The checkpoint to evaluate.
-
-  Args:
-    workdir: a `launch/train.py` workdir.
-    which: 'best' (the best held-out ELBO's, `checkpoints/best/`, else the latest) or 'latest'
-      (the end of training; for learned spreads, whose ELBO moves with the spread, the authors
-      evaluated there).
-
-  Raises:
-    FileNotFoundError: naming `workdir` when it holds no checkpoint.
-    ValueError: for another `which`.
-  """
-  if which not in ('best', 'latest'):
-    raise ValueError(f"which must be 'best' or 'latest', got {which!r}.")
-  directories = [os.path.join(workdir, 'checkpoints')]
-  if which == 'best':
-    directories.insert(0, os.path.join(workdir, 'checkpoints', checkpoints.BEST))
-  for directory in directories:
-    path = tf.train.latest_checkpoint(directory) if tf.io.gfile.isdir(directory) else None
-    if path:
-      return path
-  raise FileNotFoundError(
-      f'{workdir!r} holds no checkpoint (looked in checkpoints/best/ and checkpoints/): train it '
-      f'first, e.g. python launch/train.py --workdir={workdir} --gin_file=...')
+  """Deprecated: `run_restoring.find_checkpoint(workdir, which)` (the old default, 'best')."""
+  return run_restoring.find_checkpoint(workdir, which)
 
 
 def load_run(workdir, gin_bindings=(), checkpoint='best'):
-  """Rebuilds a run's model from its operative config and restores its checkpoint.
-
-  Args:
-    workdir: a `launch/train.py` workdir.
-    gin_bindings: extra bindings applied after the run's config (e.g. a new `DATA_DIR` on
-      another machine).
-    checkpoint: 'best', 'latest' (see `find_checkpoint`) or a checkpoint prefix.
-
-  Returns:
-    A `Run`.
-
-  Raises:
-    FileNotFoundError: if the workdir has no `operative_config.gin` or no checkpoint.
-    RuntimeError: naming the checkpoint when it cannot be restored into the model.
-  """
-  config = os.path.join(workdir, 'operative_config.gin')
-  if not tf.io.gfile.exists(config):
-    raise FileNotFoundError(f'{config!r} does not exist: {workdir!r} is not a launch/train.py '
-                            'run (or it never started).')
-  if checkpoint in ('best', 'latest'):
-    checkpoint = find_checkpoint(workdir, checkpoint)
-  # gin_parsing.parse, not gin directly: a misspelt macro in `gin_bindings` (a `DATA_DIR` typo)
-  # would otherwise be accepted and evaluate the run on its training-time paths.
-  gin_parsing.parse([config], list(gin_bindings), gin_dir=workdir)
-  bindings = gin.get_bindings(_ROOT)
-  seed = bindings['seed']
-  model = bindings['model_fn'](seed=seeding.sub_seed(seed, 'model'))
-  model(tf.zeros((1,) + model.image_shape), training=False)
-  try:
-    status = tf.train.Checkpoint(model=model, spread=model.spread).restore(checkpoint)
-    status.expect_partial().assert_existing_objects_matched()
-  except Exception as e:  # pylint: disable=broad-except  (any unreadable checkpoint)
-    raise RuntimeError(f'cannot restore {checkpoint!r} into the model of {config!r}: '
-                       f'{type(e).__name__}: {e}') from e
-  step = int(tf.train.load_variable(checkpoint, 'step/.ATTRIBUTES/VARIABLE_VALUE'))
-  return Run(workdir=workdir, model=model, data_fn=bindings['data_fn'], seed=seed,
-             global_batch_size=bindings.get('global_batch_size', 100), checkpoint=checkpoint,
-             step=step)
+  """Deprecated: `run_restoring.restore_run(workdir, checkpoint, gin_bindings)` (old default)."""
+  return run_restoring.restore_run(workdir, checkpoint, gin_bindings)
 
 
 def held_out_images(run, split='test', max_images=None, seed=0):
   """The images of `split` (the whole split once, in the pipeline's order) as a NumPy array.
 
   Args:
-    run: a `Run`.
+    run: a `run_restoring.RestoredRun`.
     split: 'test' (held out) or 'train'.
     max_images: None, or stop after this many.
     seed: shuffle seed of the training split.
@@ -186,7 +118,7 @@ _QUALITY = ('frechet_distance', 'kid', 'kid_std', 'precision', 'recall')
 
 def evaluate(workdir, num_importance_samples=1000, feature_extractor=None, num_samples=None,
              num_sample_sets=1, max_images=None, max_likelihood_images=None, seed=0,
-             gin_bindings=(), checkpoint='best', max_decoder_batch=10000, verbose=True):
+             gin_bindings=(), checkpoint='selected', max_decoder_batch=10000, verbose=True):
   """Evaluates the run in `workdir` and writes `<workdir>/eval.json` (see the module docstring).
 
   Args:
@@ -204,7 +136,8 @@ def evaluate(workdir, num_importance_samples=1000, feature_extractor=None, num_s
       importance-weighted likelihood (it costs K decoder passes per image).
     seed: evaluation seed (spread noise, latent codes, KID subsets).
     gin_bindings: extra bindings applied after the run's operative config.
-    checkpoint: 'best' (default: the best held-out ELBO, else the latest), 'latest' or a prefix.
+    checkpoint: 'selected' (default: the checkpoint the run exported), 'best' (the best
+      held-out ELBO's, else the latest), 'latest' or a prefix (`run_restoring.restore_run`).
     max_decoder_batch: decoder evaluations per call of the likelihood estimate.
     verbose: progress bars.
 
@@ -216,16 +149,17 @@ def evaluate(workdir, num_importance_samples=1000, feature_extractor=None, num_s
     ValueError: if the extractor's input shape does not fit the run's images (checked first).
   """
   start = time.perf_counter()
-  run = load_run(workdir, gin_bindings, checkpoint)
+  run = run_restoring.restore_run(workdir, checkpoint, gin_bindings)
   model = run.model
   if feature_extractor is not None:
     features.check_fits(feature_extractor, model.image_shape)
   logging.info('evaluating %s at step %d', run.checkpoint, run.step)
   real = held_out_images(run, 'test', max_images)
   num_dims = int(np.prod(model.image_shape))
-  seeds = {name: tf.constant([seed, seeding.sub_seed(seed, name)], tf.int32)
+  seeds = {name: tf.constant(seeding.stateless_seed(seed, name))
            for name in ('elbo', 'iw', 'samples', 'grid')}
   result = {'workdir': workdir, 'checkpoint': run.checkpoint, 'step': run.step,
+            'exported_step': run.exported_step, 'evaluated_is_exported': run.is_exported,
             'seed': seed, 'num_test_images': len(real), 'spread': _spread_description(
                 model.spread), 'spread_data': model.spread_data}
 
@@ -245,7 +179,7 @@ def evaluate(workdir, num_importance_samples=1000, feature_extractor=None, num_s
   result.update(sharpness=sharpness.laplacian_variance(sharpness_samples),
                 sharpness_real=sharpness.laplacian_variance(real))
   grid = generate(model, 64, seeds['grid'])
-  files.write_bytes(os.path.join(workdir, 'eval_samples.png'),
+  files.write_bytes(run.layout.eval_samples,
                     summaries.to_png(summaries.image_grid(tf.constant(grid))).numpy())
   if feature_extractor is not None:
     sets = []
@@ -265,8 +199,8 @@ def evaluate(workdir, num_importance_samples=1000, feature_extractor=None, num_s
     result['feature_extractor'] = feature_extractor.description()
   result['eval_seconds'] = time.perf_counter() - start
 
-  files.write_json(os.path.join(workdir, 'eval.json'), files.json_ready(result))
-  writer = tf.summary.create_file_writer(os.path.join(workdir, 'tensorboard', 'eval'))
+  files.write_json(run.layout.eval, files.json_ready(result))
+  writer = tf.summary.create_file_writer(run.layout.tensorboard_eval)
   with writer.as_default(step=run.step):
     for name, value in result.items():
       if isinstance(value, float) and np.isfinite(value):
@@ -277,7 +211,8 @@ def evaluate(workdir, num_importance_samples=1000, feature_extractor=None, num_s
 
 def summary(result):
   """The headline numbers of an `evaluate` result (what the launcher prints)."""
-  keys = ('step', 'test_elbo', 'test_elbo_bits_per_dim', 'iw_log_likelihood',
-          'iw_log_likelihood_stderr', 'iw_num_samples', 'frechet_distance', 'kid', 'kid_std',
-          'precision', 'recall', 'eval_seconds')
+  keys = ('step', 'exported_step', 'evaluated_is_exported', 'test_elbo',
+          'test_elbo_bits_per_dim', 'iw_log_likelihood', 'iw_log_likelihood_stderr',
+          'iw_num_samples', 'frechet_distance', 'kid', 'kid_std', 'precision', 'recall',
+          'eval_seconds')
   return {k: result[k] for k in keys if k in result}

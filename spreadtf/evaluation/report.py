@@ -36,6 +36,7 @@ from spreadtf.evaluation import claims
 from spreadtf.evaluation import comparisons
 from spreadtf.evaluation import per_image
 from spreadtf.evaluation import statistics
+from spreadtf.training import workdir_layout
 
 __all__ = ['Metric', 'METRICS', 'RunResults', 'find_runs', 'load_results', 'group_by_config',
            'mean_stderr', 'mean_interval', 'markdown_table', 'runs_table', 'parse_comparison',
@@ -122,13 +123,14 @@ def load_results(workdir):
   Raises:
     FileNotFoundError: naming the workdir when it has neither metrics.json nor eval.json.
   """
-  metrics = _read_json(os.path.join(workdir, 'metrics.json'))
-  evaluation = _read_json(os.path.join(workdir, 'eval.json'))
+  layout = workdir_layout.WorkdirLayout(workdir)
+  metrics = _read_json(layout.metrics)
+  evaluation = _read_json(layout.eval)
   if not metrics and not evaluation:
     raise FileNotFoundError(f'{workdir!r} holds neither metrics.json nor eval.json: not a '
                             'finished run (train it with launch/train.py, evaluate it with '
                             'launch/evaluate.py).')
-  config_path = os.path.join(workdir, 'operative_config.gin')
+  config_path = layout.operative_config
   config, seed = '', None
   if tf.io.gfile.exists(config_path):
     with tf.io.gfile.GFile(config_path) as f:
@@ -419,15 +421,23 @@ def plot_metric(groups, metric, path):
   return path
 
 
-def plot_sample_grids(groups, path, image_name='eval_samples.png'):
+def plot_sample_grids(groups, path, image_name=None):
   """The sample grid of each configuration's first run, side by side with its label.
 
+  Args:
+    groups: from `group_by_config`.
+    path: output PNG (written atomically).
+    image_name: None (the evaluation's grid, `WorkdirLayout.eval_samples`) or a file name in
+      each workdir.
+
   Returns:
-    `path`, or None when no run has `image_name`.
+    `path`, or None when no run has the image.
   """
   panels = []
   for label, runs in groups.items():
-    image_path = os.path.join(runs[0].workdir, image_name)
+    layout = workdir_layout.WorkdirLayout(runs[0].workdir)
+    image_path = (layout.eval_samples if image_name is None
+                  else os.path.join(layout.workdir, image_name))
     if tf.io.gfile.exists(image_path):
       panels.append((label, tf.io.decode_png(tf.io.read_file(image_path)).numpy()))
   if not panels:

@@ -67,13 +67,15 @@ def _captured_variables(*functions):
   return list(found.values())
 
 
-def export_generator(decoder, path):
+def export_generator(decoder, path, extra_files=None):
   """Saves `decoder` as a SavedModel at `path` (see the module docstring for the endpoints).
 
   Args:
     decoder: Keras decoder (e.g. `SpreadVAE.decoder`), built.
     path: output directory; an existing export there is replaced only once the new one is
       complete.
+    extra_files: None, or `{name: bytes or str}` written into the export with it, e.g. the
+      training root's note of the step and checkpoint exported.
 
   Returns:
     `path`.
@@ -84,4 +86,5 @@ def export_generator(decoder, path):
   """
   module = Generator(decoder)
   return files.save_model(module, path, signatures={
-      'serving_default': module.decode, 'sample': module.sample}, what='the generator export')
+      'serving_default': module.decode, 'sample': module.sample}, what='the generator export',
+      extra_files=extra_files)

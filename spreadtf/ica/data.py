@@ -25,7 +25,7 @@ Attributes:
 
 
 def _stateless_seed(seed, name):
-  return tf.constant([seeding.sub_seed(seed, name), 0], tf.int32)
+  return tf.constant(seeding.stateless_seed(seed, name))
 
 
 def make_problem(x_dim, z_dim, num_points, gamma, seed, source=None, dtype=tf.float32):

@@ -200,7 +200,7 @@ def fit(em, x, mixing, gamma, num_iterations, seed, callback=None):
     gamma: the model's observation-noise standard deviation, >= 0.
     num_iterations: number of EM steps.
     seed: the run seed, a non-negative Python int; iteration k uses the stateless seed
-      stateless_fold_in([sub_seed(seed, 'em'), 0], k) (`spreadtf.seeding.sub_seed`), so spread
+      stateless_fold_in(stateless_seed(seed, 'em'), k) (`spreadtf.seeding`), so spread
       and standard EM of one run see the same noise.
     callback: optional `callback(iteration, mixing, sigma)` called after every step (iteration
       counts from 1).
@@ -218,7 +218,7 @@ def fit(em, x, mixing, gamma, num_iterations, seed, callback=None):
   mixing_model.check_source(em.source, x.dtype)
   mixing = tf.convert_to_tensor(mixing, dtype=x.dtype)
   gamma = tf.constant(gamma, x.dtype)
-  base = tf.constant([seeding.sub_seed(seed, 'em'), 0], tf.int32)
+  base = tf.constant(seeding.stateless_seed(seed, 'em'))
   for iteration in range(1, int(num_iterations) + 1):
     step_seed = tf.random.experimental.stateless_fold_in(base, iteration)
     mixing, sigma = em.step(x, mixing, gamma, step_seed)

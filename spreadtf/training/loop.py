@@ -24,12 +24,13 @@ from absl import logging
 import keras
 import tensorflow as tf
 
+from spreadtf.training import run_options
 from spreadtf.training import strategy as strategy_lib
 
 __all__ = ['ON_NONFINITE', 'DivergedError', 'make_loop_fn', 'read_metrics', 'evaluate',
            'train_loop']
 
-ON_NONFINITE = ('stop', 'skip_step')
+ON_NONFINITE = run_options.ON_NONFINITE
 
 
 class DivergedError(FloatingPointError):
@@ -143,10 +144,8 @@ def train_loop(model, strategy, iterator, test_dataset, num_steps, steps_per_epo
     DivergedError: under `on_nonfinite='stop'`, naming the first non-finite step and metric.
     ValueError: for a bad `on_nonfinite` or `steps_per_loop`.
   """
-  if on_nonfinite not in ON_NONFINITE:
-    raise ValueError(f'on_nonfinite must be one of {ON_NONFINITE}, got {on_nonfinite!r}.')
-  if not isinstance(steps_per_loop, int) or steps_per_loop < 1:
-    raise ValueError(f'steps_per_loop must be an int >= 1, got {steps_per_loop!r}.')
+  run_options.check_on_nonfinite(on_nonfinite)
+  run_options.check_steps_per_loop(steps_per_loop)
   guard = model.nonfinite_guard
   train_fn = make_loop_fn(strategy, model.train_step,
                           guard=guard if on_nonfinite == 'stop' else None)

@@ -1,23 +1,35 @@
 """The gin root of delta-VAE runs: `train(workdir, strategy, seed=...)`.
 
-It builds data (global batches), the model and the optimizer inside `strategy.scope()`, checks
-the workdir (writable; no run of another configuration in it, `run_config`), resumes from the
-latest checkpoint in `<workdir>/checkpoints` (model, optimizer, input position, progress), runs
-`loop.train_loop`, and writes `run_config.json`, `operative_config.gin`, TensorBoard summaries
-(`<workdir>/tensorboard`), `metrics.json` and the generator SavedModel (`<workdir>/export`);
-every file is written atomically (`spreadtf.files`). Under multi-worker training every worker
-saves (the collectives need it), but only the chief writes into the workdir proper, and every
-worker resumes from the chief's checkpoints. Checkpoint I/O lives in `checkpoints`, named
-sub-seeds from `spreadtf.seeding`.
+`train` is orchestration, in an order that never changes a workdir it refuses:
+
+  1. **Checks and building** (`_prepare`; nothing in the workdir is written): the options
+     (`run_options.RunOptions`), a writable workdir, the model and its optimizers inside
+     `strategy.scope()` (`model_building.build_model`), the input pipelines of the training and
+     held-out splits (`run_inputs`, their image shape checked), the workdir's recorded
+     configuration (`workdir_config`: no run of another configuration), the resume from the
+     latest checkpoint (`checkpoints.RunCheckpoints`: model, optimizers, input position,
+     progress) or the start from `init_checkpoint`, and a writable export path.
+  2. **The first write**: `run_config.json` and `operative_config.gin`, then TensorBoard.
+  3. **Training**: `controller.Controller` runs the compiled loop and owns what happens between
+     steps (summaries, checkpoints, the best checkpoint, early stopping, spread phases,
+     preemption).
+  4. **Results** (`run_outputs.finish`): the generator export of the selected checkpoint,
+     `metrics.json` (written last), the operative config again.
+
+Paths come from `workdir_layout.WorkdirLayout`; every file is written atomically
+(`spreadtf.files`). Under multi-worker training every worker saves (the collectives need it), but
+only the chief writes into the workdir proper (the others into a scratch directory deleted at the
+end), and every worker resumes from the chief's checkpoints.
 
 A run left alone on a cluster: a step with a NaN or Inf loss or gradient is never applied; it
 stops the run (`on_nonfinite='stop'`, `metrics.json` status 'diverged', the last good checkpoint
 kept) or is skipped and counted (`'skip_step'`). SIGTERM saves a checkpoint at the current step
 and ends the run with status 'preempted' (`preemption`); running the same command again
 continues from there, and a run killed outright continues from its latest checkpoint, ending
-with the weights of an uninterrupted run. Whenever the test ELBO reaches a new best, that state
-is saved in `<workdir>/checkpoints/best/`; `stop_after_stalled_evals` stops the run (status
-'early_stopped') once it has not improved for that many evaluations in a row.
+with the weights of an uninterrupted run. Whenever the held-out ELBO reaches a new best, that
+state is saved in `<workdir>/checkpoints/best/`; `stop_after_stalled_evals` stops the run (status
+'early_stopped') once it has not improved for that many evaluations in a row. The held-out split
+is `run_inputs.HELD_OUT_SPLIT`; training reads no other split but the training one.
 
 Learned spreads: with `spread_schedule` and `spread_optimizer_fn` the root alternates model steps
 with spread-ascent phases (`spread_learning.SpreadPhaseHook`), checkpoints both optimizers, logs
@@ -25,11 +37,13 @@ each phase's objective before and after to TensorBoard (`spread/*`) and, for a l
 writes the leading eigenvectors of the learned covariance as `<workdir>/spread_eigenvectors.png`
 (the paper's Fig. 2d). `init_checkpoint` starts the encoder and decoder from another run (the
 paper's learned injective spread starts from a fixed-spread model).
+
+A finished run is read back through `run_restoring.restore_run` (evaluation does so).
 """
 
-import json
+import dataclasses
 import os
-import time
+import typing
 
 from absl import logging
 import gin
@@ -37,30 +51,21 @@ import keras
 import tensorflow as tf
 
 from spreadtf import files
-from spreadtf import seeding
-from spreadtf.data import pipeline
-from spreadtf.export import generator
 from spreadtf.training import checkpoints
+from spreadtf.training import controller as controller_lib
 from spreadtf.training import loop
-from spreadtf.training import preemption
+from spreadtf.training import model_building
 from spreadtf.training import progress as progress_lib
-from spreadtf.training import spread_learning
+from spreadtf.training import run_inputs
+from spreadtf.training import run_options
+from spreadtf.training import run_outputs
 from spreadtf.training import strategy as strategy_lib
-from spreadtf.training import summaries
 from spreadtf.training import workdir_config
+from spreadtf.training import workdir_layout
 
 __all__ = ['STATUSES', 'train']
 
 STATUSES = ('completed', 'early_stopped', 'diverged', 'preempted')
-
-
-def _read_json(path):
-  """The JSON object in `path`, or None if it is missing or not JSON."""
-  try:
-    with tf.io.gfile.GFile(path, 'r') as f:
-      return json.load(f)
-  except (tf.errors.NotFoundError, ValueError):
-    return None
 
 
 def _check_writable(directory, what, advice):
@@ -81,35 +86,155 @@ def _check_writable(directory, what, advice):
                   f'{advice}') from e
 
 
-def _check_options(on_nonfinite, steps_per_loop, stop_after_stalled_evals, eval_steps):
-  if on_nonfinite not in loop.ON_NONFINITE:
-    raise ValueError(f'train.on_nonfinite must be one of {loop.ON_NONFINITE}, got '
-                     f'{on_nonfinite!r}.')
-  if not isinstance(steps_per_loop, int) or steps_per_loop < 1:
-    raise ValueError(f'train.steps_per_loop must be an int >= 1, got {steps_per_loop!r}.')
-  if stop_after_stalled_evals is not None:
-    if not isinstance(stop_after_stalled_evals, int) or stop_after_stalled_evals < 1:
-      raise ValueError('train.stop_after_stalled_evals must be None or an int >= 1, got '
-                       f'{stop_after_stalled_evals!r}.')
-    if not eval_steps:
-      raise ValueError('train.stop_after_stalled_evals needs evaluations: set train.eval_steps '
-                       '> 0.')
+@dataclasses.dataclass
+class _PreparedRun:
+  """A run that has passed every check and is restored; nothing in the workdir is written yet.
+
+  Attributes:
+    layout: the workdir's layout.
+    output: where this process writes: `layout` on the chief, else its scratch directory's.
+    model: the built, compiled model, restored if the run resumes.
+    progress: the run's `RunProgress`.
+    run_checkpoints: the run's `checkpoints.RunCheckpoints`.
+    iterator: iterator of global training batches, at the run's input position.
+    held_out: dataset of held-out global batches, or None (no evaluations).
+    probe_data: the dataset whose first batch probes spread phases.
+    input_saved: whether the checkpoints hold the input position.
+    config: the run's configuration (`workdir_config.make_config`).
+  """
+  layout: workdir_layout.WorkdirLayout
+  output: workdir_layout.WorkdirLayout
+  model: typing.Any
+  progress: progress_lib.RunProgress
+  run_checkpoints: checkpoints.RunCheckpoints
+  iterator: typing.Any
+  held_out: typing.Any
+  probe_data: typing.Any
+  input_saved: bool
+  config: dict
+
+  @property
+  def chief(self):
+    return self.output == self.layout
+
+
+def _input_saved(options, train_data):
+  """Whether the input position goes into the checkpoints (a warning when it cannot)."""
+  problem = options.checkpoint_input and checkpoints.input_checkpoint_problem(train_data)
+  if problem:
+    logging.warning('the input pipeline cannot be saved in a checkpoint (%s): a resumed run '
+                    'will reshuffle its data instead of continuing it exactly. Set '
+                    'train.checkpoint_input = False to say so.', problem)
+  return bool(options.checkpoint_input and not problem)
+
+
+def _init_networks(model, path):
+  """Starts the encoder and decoder from `path`: a checkpoint prefix, directory or workdir."""
+  prefix = checkpoints.checkpoint_prefix(
+      path, [path, workdir_layout.WorkdirLayout(path).checkpoints], 'init_checkpoint')
+  return checkpoints.restore_networks(model, prefix)
+
+
+def _resume(run, options, inputs):
+  """Restores the latest checkpoint (or `init_checkpoint`); returns the training iterator."""
+  resumed = run.run_checkpoints.restore()
+  if resumed:
+    start_step = int(run.model.optimizer.iterations.numpy())
+    logging.info('resumed from step %d (%s)', start_step, resumed)
+    if not run.input_saved:
+      return iter(inputs.train(start_step))
+  elif options.init_checkpoint:
+    logging.info('initialised the encoder and decoder from %s',
+                 _init_networks(run.model, options.init_checkpoint))
+  return run.iterator
+
+
+def _prepare(workdir, strategy, options):
+  """Every check a run makes, and its model, data and checkpoints, before any write.
+
+  Future checks that must pass before the first write (e.g. that the data still is what the
+  checkpoint was trained on) belong here.
+
+  Returns:
+    A `_PreparedRun`.
+  """
+  layout = workdir_layout.WorkdirLayout(workdir)
+  output = (layout if strategy_lib.is_chief(strategy)
+            else layout.worker_scratch(strategy_lib.task_id(strategy)[1]))
+  _check_writable(output.workdir, 'workdir', 'choose a writable directory.')
+  logging.info('Run seed %d, %d replicas. Gin config:\n%s', options.seed,
+               strategy.num_replicas_in_sync, gin.config_str())
+  model = model_building.build_model(options.model_fn, options.seed, strategy,
+                                     options.optimizer_fn, options.spread_optimizer_fn,
+                                     options.spread_schedule)
+  inputs = run_inputs.RunInputs(options.data_fn, options.seed, options.global_batch_size,
+                                model.image_shape)
+  train_data = inputs.train()
+  held_out = inputs.held_out() if options.eval_steps else None
+  config = workdir_config.make_config(train, options.arguments())  # After every configurable.
+  workdir_config.check(workdir, config, train)
+
+  input_saved = _input_saved(options, train_data)
+  progress = progress_lib.RunProgress()
+  iterator = iter(train_data)
+  run = _PreparedRun(
+      layout=layout, output=output, model=model, progress=progress,
+      run_checkpoints=checkpoints.RunCheckpoints(
+          model, progress, output.checkpoints, layout.checkpoints, options.checkpoints_to_keep,
+          iterator=iterator if input_saved else None),
+      iterator=iterator, held_out=held_out,
+      probe_data=held_out if held_out is not None else train_data, input_saved=input_saved,
+      config=config)
+  run.iterator = _resume(run, options, inputs)
+  if options.export and tf.io.gfile.exists(output.export):
+    _check_writable(output.export, 'export path',
+                    'make it a writable directory, move it aside, or set train.export = False.')
+  return run
+
+
+def _train_and_finish(run, strategy, options):
+  """Writes the run's configuration, trains it under a `Controller`, writes its results."""
+  if run.chief:  # Every check has passed: from here on the run writes into the workdir.
+    workdir_config.write(run.layout.workdir, run.config)
+    files.write_text(run.layout.operative_config, gin.operative_config_str())
+  writer = (tf.summary.create_file_writer(run.layout.tensorboard) if run.chief
+            else tf.summary.create_noop_writer())
+  try:
+    controller = controller_lib.Controller(
+        run.model, strategy, options, run.run_checkpoints, run.progress, writer, run.probe_data,
+        eigenvector_path=run.layout.spread_eigenvectors if run.chief else None)
+    outcome = controller.run(run.iterator, run.held_out, verbose=options.verbose and run.chief)
+  finally:
+    writer.close()
+  metrics = run_outputs.run_metrics(outcome, run.model, run.progress, options, run.input_saved,
+                                    strategy.num_replicas_in_sync)
+  metrics = run_outputs.finish(run.model, options, outcome, metrics, run.run_checkpoints,
+                               run.layout, run.output)
+  if outcome.diverged is not None:
+    raise loop.DivergedError(
+        outcome.diverged.step, outcome.diverged.metric,
+        advice=f'The last good checkpoint ({run.run_checkpoints.latest_checkpoint}) is kept. '
+        'Lower the learning rate and train in a new workdir (train.init_checkpoint can start it '
+        "from that checkpoint), or set train.on_nonfinite = 'skip_step'.") from outcome.diverged
+  return metrics
 
 
 @gin.configurable(module='spreadtf.training.training_run', denylist=['workdir', 'strategy'])
 def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
           model_fn=gin.REQUIRED, optimizer_fn=gin.REQUIRED, global_batch_size=100,
           num_steps=1000, steps_per_epoch=100, steps_per_loop=10, eval_steps=10,
-          checkpoints_to_keep=3, num_samples=64, export=True, on_nonfinite='stop',
-          stop_after_stalled_evals=None, checkpoint_input=True, spread_schedule=None,
-          spread_optimizer_fn=None, init_checkpoint=None, num_eigenvectors=20, verbose=True):
+          checkpoints_to_keep=3, num_samples=64, export=True, export_checkpoint='latest',
+          on_nonfinite='stop', stop_after_stalled_evals=None, checkpoint_input=True,
+          spread_schedule=None, spread_optimizer_fn=None, init_checkpoint=None,
+          num_eigenvectors=20, verbose=True):
   """Trains a SpreadVAE (or the VAE baseline), resuming from `workdir` if it holds checkpoints.
 
   Args:
     workdir: output directory (created).
     strategy: a `tf.distribute.Strategy` (None: the default strategy).
     seed: the run's single integer seed; data, model noise and sample seeds derive from it.
-    data_fn: `fn(split, global_batch_size, seed) -> tf.data.Dataset` of image batches.
+    data_fn: `fn(split, global_batch_size, seed) -> tf.data.Dataset` of image batches; training
+      reads the 'train' split and the held-out split `run_inputs.HELD_OUT_SPLIT`.
     model_fn: `fn(seed=) -> SpreadVAE`, e.g. `spread_vae.make_spread_vae`.
     optimizer_fn: zero-argument optimizer constructor, e.g. `keras.optimizers.Adam`.
     global_batch_size: batch over all replicas.
@@ -120,10 +245,13 @@ def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
     checkpoints_to_keep: `tf.train.CheckpointManager` max_to_keep.
     num_samples: images in the sample grid (from fixed latent codes).
     export: export the generator to `<workdir>/export` at the end.
+    export_checkpoint: which checkpoint's generator is exported: 'latest' (the end of
+      training) or 'best' (the best held-out ELBO's; needs evaluations). `metrics.json` records
+      its `exported_step`, and `run_restoring.restore_run(which='selected')` restores it.
     on_nonfinite: 'stop' (raise `loop.DivergedError` at a step with a NaN or Inf loss or
       gradient) or 'skip_step' (do not apply such steps; count and log them).
-    stop_after_stalled_evals: None, or stop once the test ELBO has not improved for this many
-      evaluations in a row.
+    stop_after_stalled_evals: None, or stop once the held-out ELBO has not improved for this
+      many evaluations in a row.
     checkpoint_input: save the input iterator (with its shuffle buffer) in every checkpoint, so
       a resumed run reads the batches an uninterrupted one would. False keeps checkpoints small
       (for large shuffle buffers); a resumed run then reshuffles from a seed folded with its
@@ -148,171 +276,15 @@ def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
     RuntimeError: if a checkpoint in the workdir cannot be read.
   """
   keras.utils.set_random_seed(seed)
-  arguments = {k: v for k, v in locals().items() if k not in ('workdir', 'strategy')}
-  _check_options(on_nonfinite, steps_per_loop, stop_after_stalled_evals, eval_steps)
+  options = run_options.RunOptions(
+      seed=seed, data_fn=data_fn, model_fn=model_fn, optimizer_fn=optimizer_fn,
+      global_batch_size=global_batch_size, num_steps=num_steps, steps_per_epoch=steps_per_epoch,
+      steps_per_loop=steps_per_loop, eval_steps=eval_steps,
+      checkpoints_to_keep=checkpoints_to_keep, num_samples=num_samples, export=export,
+      export_checkpoint=export_checkpoint, on_nonfinite=on_nonfinite,
+      stop_after_stalled_evals=stop_after_stalled_evals, checkpoint_input=checkpoint_input,
+      spread_schedule=spread_schedule, spread_optimizer_fn=spread_optimizer_fn,
+      init_checkpoint=init_checkpoint, num_eigenvectors=num_eigenvectors, verbose=verbose)
   strategy = strategy or tf.distribute.get_strategy()
-  chief = strategy_lib.is_chief(strategy)
-  outdir = workdir if chief else os.path.join(
-      workdir, f'.worker_{strategy_lib.task_id(strategy)[1]}')
-  _check_writable(outdir, 'workdir', 'choose a writable directory.')
-  logging.info('Run seed %d, %d replicas. Gin config:\n%s', seed,
-               strategy.num_replicas_in_sync, gin.config_str())
-
-  with strategy.scope():
-    model = model_fn(seed=seeding.sub_seed(seed, 'model'))
-    model(tf.zeros((1,) + model.image_shape), training=False)  # Creates the variables.
-    optimizer = optimizer_fn()
-    spread_optimizer = spread_learning.make_spread_optimizer(model, spread_optimizer_fn,
-                                                             spread_schedule)
-    model.compile(optimizer=optimizer, spread_optimizer=spread_optimizer)
-    optimizer.build(model.trainable_variables)
-
-  def make_data(split, start_step=0):
-    dataset = data_fn(split=split, global_batch_size=global_batch_size,
-                      seed=seeding.sub_seed(seed, f'data/{start_step}'))
-    return pipeline.check_image_shape(dataset, model.image_shape)  # before any file is written
-
-  train_data = make_data('train')
-  test_data = make_data('test') if eval_steps else None
-  config = workdir_config.make_config(train, arguments)  # After every configurable was called.
-  workdir_config.check(workdir, config, train)
-
-  problem = checkpoint_input and checkpoints.input_checkpoint_problem(train_data)
-  if problem:
-    logging.warning('the input pipeline cannot be saved in a checkpoint (%s): a resumed run '
-                    'will reshuffle its data instead of continuing it exactly. Set '
-                    'train.checkpoint_input = False to say so.', problem)
-  input_saved = checkpoint_input and not problem
-  progress = progress_lib.RunProgress()
-  iterator = iter(train_data)
-  checkpoint = checkpoints.make_checkpoint(
-      model, optimizer, progress=progress, **({'data': iterator} if input_saved else {}))
-  checkpoint_dir = os.path.join(outdir, 'checkpoints')
-  manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir,
-                                       max_to_keep=checkpoints_to_keep)
-  # Every worker resumes from the chief's checkpoints: all start at the same step and input.
-  restore_manager = manager if chief else tf.train.CheckpointManager(
-      checkpoint, os.path.join(workdir, 'checkpoints'), max_to_keep=checkpoints_to_keep)
-  resumed = checkpoints.restore_latest(checkpoint, restore_manager)
-  start_step = int(optimizer.iterations.numpy())
-  if resumed:
-    logging.info('resumed from step %d (%s)', start_step, resumed)
-    if not input_saved:
-      iterator = iter(make_data('train', start_step))
-  elif init_checkpoint:
-    logging.info('initialised the encoder and decoder from %s',
-                 checkpoints.restore_networks(model, init_checkpoint))
-  export_path = os.path.join(outdir, 'export')
-  if export and tf.io.gfile.exists(export_path):
-    _check_writable(export_path, 'export path',
-                    'make it a writable directory, move it aside, or set train.export = False.')
-  best_manager = tf.train.CheckpointManager(
-      checkpoints.make_checkpoint(model, optimizer, progress=progress),
-      os.path.join(checkpoint_dir, checkpoints.BEST), max_to_keep=1)
-
-  # Every check has passed: from here on the run writes into the workdir.
-  if chief:
-    workdir_config.write(workdir, config)
-    files.write_text(os.path.join(workdir, 'operative_config.gin'), gin.operative_config_str())
-  writer = (tf.summary.create_file_writer(os.path.join(workdir, 'tensorboard')) if chief
-            else tf.summary.create_noop_writer())
-  sample_seed = tf.constant([seeding.sub_seed(seed, 'samples'), 0], tf.int32)
-  seconds_before = float(progress.train_seconds.numpy())
-  loop_start = time.monotonic()
-
-  def record_time():
-    progress.train_seconds.assign(seconds_before + time.monotonic() - loop_start)
-
-  def save(step):
-    record_time()
-    if manager.latest_checkpoint != os.path.join(checkpoint_dir, f'ckpt-{step}'):
-      manager.save(checkpoint_number=step)
-
-  def on_epoch_end(step, train_logs, test_logs):
-    summaries.write_epoch_summaries(writer, step, train_logs, test_logs,
-                                    model.sample(num_samples, sample_seed))
-    if 'elbo' in test_logs and progress.record_evaluation(step, test_logs['elbo']):
-      record_time()
-      best_manager.save(checkpoint_number=step)  # Before the latest: a resume redoes it.
-    save(step)
-    logging.info('step %d: train %s test %s', step, train_logs, test_logs)
-    if progress.is_stalled(stop_after_stalled_evals):
-      logging.info('early stopping at step %d: the test ELBO has not improved for %d '
-                   'evaluations (best %s at step %s).', step, stop_after_stalled_evals,
-                   *progress.best())
-      return True
-    return False
-
-  before_step = None
-  if spread_schedule is not None:
-    before_step = spread_learning.SpreadPhaseHook(
-        model, strategy, spread_schedule, test_data if test_data is not None else train_data,
-        writer, os.path.join(workdir, 'spread_eigenvectors.png') if chief else None,
-        num_eigenvectors)
-
-  finished = start_step >= num_steps or progress.is_stalled(stop_after_stalled_evals)
-  handler = preemption.make_handler(strategy, restore_manager, save)
-  result, extra = None, {}
-  logging.info('training from step %d to %d', start_step, num_steps)
-  try:
-    result = loop.train_loop(
-        model, strategy, iterator, test_data, num_steps=start_step if finished else num_steps,
-        steps_per_epoch=steps_per_epoch, eval_steps=eval_steps, steps_per_loop=steps_per_loop,
-        on_nonfinite=on_nonfinite, before_step=before_step, on_epoch_end=on_epoch_end,
-        on_loop_end=handler.check, verbose=verbose and chief)
-    status = ('early_stopped' if progress.is_stalled(stop_after_stalled_evals)
-              else 'completed')
-  except loop.DivergedError as e:
-    status, diverged = 'diverged', e
-    extra = {'steps': e.step, 'diverged_step': e.step, 'diverged_metric': e.metric,
-             'last_checkpoint': manager.latest_checkpoint}
-  except preemption.Preempted as e:
-    status, extra = 'preempted', {'steps': e.step}
-  finally:
-    handler.close()
-    writer.close()
-  record_time()
-
-  result = result or {'train': {}, 'test': {}, 'examples_per_second': None}
-  best_test_elbo, best_step = progress.best()
-  metrics = {
-      'status': status, 'train_elbo': result['train'].get('elbo'),
-      'test_elbo': result['test'].get('elbo'), 'train_loss': result['train'].get('loss'),
-      'steps': result.get('steps'), 'start_step': start_step,
-      'best_test_elbo': best_test_elbo, 'best_step': best_step,
-      'train_seconds': float(progress.train_seconds.numpy()),
-      'skipped_steps': model.nonfinite_guard.read()[0],
-      'examples_per_second': result['examples_per_second'],
-      'global_batch_size': global_batch_size, 'steps_per_loop': steps_per_loop,
-      'input_in_checkpoint': bool(input_saved),
-      'num_replicas': strategy.num_replicas_in_sync}
-  metrics.update(extra)
-  if before_step is not None:
-    phases = before_step.phases
-    metrics.update(spread_phases=len(phases),
-                   spread_steps=int(model.spread_optimizer.iterations.numpy()),
-                   spread_objective_before=phases[-1]['objective_before'] if phases else None,
-                   spread_objective_after=phases[-1]['objective_after'] if phases else None)
-  metrics = files.json_ready(metrics)
-  metrics_path = os.path.join(workdir, 'metrics.json')
-  kept = _read_json(metrics_path) if finished else None  # Written last: the export is done.
-  if kept is not None and kept.get('status') not in ('completed', 'early_stopped'):
-    kept = None
-  if export and status in ('completed', 'early_stopped') and kept is None:
-    generator.export_generator(model.decoder, export_path)
-  if kept is not None:
-    logging.info('already finished at step %d; keeping %s', start_step, metrics_path)
-    metrics = kept
-  elif chief:
-    files.write_json(metrics_path, metrics)
-  if chief:
-    files.write_text(os.path.join(workdir, 'operative_config.gin'), gin.operative_config_str())
-  else:
-    tf.io.gfile.rmtree(outdir)
-  if status == 'diverged':
-    raise loop.DivergedError(
-        diverged.step, diverged.metric,
-        advice=f'The last good checkpoint ({manager.latest_checkpoint}) is kept. Lower the '
-        'learning rate and train in a new workdir (train.init_checkpoint can start it from that '
-        "checkpoint), or set train.on_nonfinite = 'skip_step'.") from diverged
-  return metrics
+  run = _prepare(workdir, strategy, options)  # Every check; nothing written in the workdir yet.
+  return _train_and_finish(run, strategy, options)

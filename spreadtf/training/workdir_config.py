@@ -3,27 +3,26 @@
 A run's configuration is every gin binding in force (the operative config, with selectors and
 references resolved to full names, so the set of imported modules does not matter) plus the
 root's own arguments (which gin does not record when a caller passes them). It is written to
-`<workdir>/run_config.json` before the first step. Re-running on the same workdir with another
-configuration would mix two runs in one checkpoint history, so `check` refuses and lists the
-bindings that differ; only `train.num_steps` (to extend a run), `train.export` and
-`train.verbose` may change.
+`<workdir>/run_config.json` (`WorkdirLayout.run_config`) before the first step. Re-running on the
+same workdir with another configuration would mix two runs in one checkpoint history, so `check`
+refuses and lists the bindings that differ; only `train.num_steps` (to extend a run),
+`train.export` and `train.verbose` may change.
 Callables passed directly (not through gin) are compared by their qualified names.
 """
 
 import functools
 import json
-import os
 
 import gin
 import tensorflow as tf
 
 from spreadtf import _compat
 from spreadtf import files
+from spreadtf.training import workdir_layout
 
-__all__ = ['FILENAME', 'ALLOWED_CHANGES', 'describe', 'gin_bindings', 'make_config', 'check',
+__all__ = ['ALLOWED_CHANGES', 'describe', 'gin_bindings', 'make_config', 'check',
            'write']
 
-FILENAME = 'run_config.json'
 ALLOWED_CHANGES = ('num_steps', 'export', 'verbose')  # Root arguments a rerun may change.
 
 
@@ -129,7 +128,7 @@ def check(workdir, config, root):
     ValueError: naming the file and listing every binding that differs (workdir's value ->
       this run's), or if the file cannot be parsed. Nothing is written.
   """
-  path = os.path.join(workdir, FILENAME)
+  path = workdir_layout.WorkdirLayout(workdir).run_config
   if not tf.io.gfile.exists(path):
     return False
   try:
@@ -157,4 +156,4 @@ def check(workdir, config, root):
 
 def write(workdir, config):
   """Records `config` as the workdir's configuration (atomically)."""
-  files.write_json(os.path.join(workdir, FILENAME), {'bindings': config})
+  files.write_json(workdir_layout.WorkdirLayout(workdir).run_config, {'bindings': config})

@@ -7,15 +7,19 @@ import shutil
 import tempfile
 
 from absl.testing import absltest
+from absl.testing import parameterized
 import gin
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from spreadtf import gin_parsing
 from spreadtf.evaluation import evaluation_run
 from spreadtf.evaluation import features as features_lib
+from spreadtf.training import run_restoring
 from spreadtf.training import training_run as training
+from spreadtf.training import workdir_layout
 
 
 def _smoke_run(workdir, extra=()):
@@ -25,8 +29,25 @@ def _smoke_run(workdir, extra=()):
       ['mnist/delta_vae_gaussian.gin', 'smoke.gin'],
       ['train.seed = 0', 'fake.make_fake_dataset.num_examples = 24'] + list(extra),
       skip_unknown=False)
-  training.train(workdir=workdir, verbose=False)
+  metrics = training.train(workdir=workdir, verbose=False)
   gin.clear_config()
+  return metrics
+
+
+def _decode(decoder, latent_dim):
+  """The decoder's images of fixed latent codes, as a NumPy array."""
+  z = tf.random.stateless_normal([5, latent_dim], seed=[0, 0])
+  return np.asarray(decoder(z))
+
+
+def _decode_restored(model):
+  # As a graph, as the export runs: eager kernels round differently (by ~1e-7 here).
+  return _decode(tf.function(model.decoder), model.latent_dim)
+
+
+def _decode_exported(workdir, latent_dim):
+  exported = tf.saved_model.load(workdir_layout.WorkdirLayout(workdir).export)
+  return _decode(lambda z: exported.decode(z)['images'], latent_dim)
 
 
 class EvaluateTest(tf.test.TestCase):
@@ -73,13 +94,16 @@ class EvaluateTest(tf.test.TestCase):
       self.assertEqual(first[key], again[key])
       self.assertNotEqual(first[key], other[key])
 
-  def test_scores_the_restored_weights_not_fresh_ones(self):
-    # The run's exported generator holds its final weights: the restored decoder must match it.
-    run = evaluation_run.load_run(self.run_dir)
-    exported = tf.saved_model.load(os.path.join(self.run_dir, 'export'))
-    z = tf.random.stateless_normal([5, run.model.latent_dim], seed=[0, 0])
-    self.assertAllClose(run.model.decode(z), exported.decode(z)['images'], atol=1e-6)
-    self.assertEqual(run.step, 2)
+  def test_scores_the_exported_weights_not_fresh_ones(self):
+    # The run exported its latest checkpoint (the default): the restored decoder is that one,
+    # bit for bit, and eval.json says so.
+    run = run_restoring.restore_run(self.run_dir)
+    self.assertAllEqual(_decode_restored(run.model),
+                        _decode_exported(self.run_dir, run.model.latent_dim))
+    self.assertEqual((run.step, run.exported_step, run.is_exported), (2, 2, True))
+    result = evaluation_run.evaluate(self.run_dir, num_importance_samples=0, verbose=False)
+    self.assertEqual((result['step'], result['exported_step'], result['evaluated_is_exported']),
+                     (2, 2, True))
 
   def test_sample_quality_in_a_given_feature_space(self):
     images = keras.Input((28, 28, 1))
@@ -135,18 +159,66 @@ class EvaluateTest(tf.test.TestCase):
       evaluation_run.evaluate(workdir, verbose=False)
     self.assertFalse(os.path.exists(os.path.join(workdir, 'eval.json')))
 
-  def test_prefers_the_best_checkpoint_and_falls_back_to_the_latest(self):
-    best = evaluation_run.find_checkpoint(self.run_dir)
-    self.assertEqual(os.path.dirname(best), os.path.join(self.run_dir, 'checkpoints', 'best'))
+  def test_best_falls_back_to_the_latest_and_the_old_names_still_work(self):
+    layout = workdir_layout.WorkdirLayout(self.run_dir)
+    best = run_restoring.find_checkpoint(self.run_dir, 'best')
+    self.assertEqual(os.path.dirname(best), layout.best_checkpoints)
+    self.assertEqual(evaluation_run.find_checkpoint(self.run_dir), best)  # The old default.
     copy = os.path.join(self.root, 'no_best')
     shutil.copytree(self.run_dir, copy)
-    shutil.rmtree(os.path.join(copy, 'checkpoints', 'best'))
-    self.assertEqual(evaluation_run.find_checkpoint(copy),
-                     os.path.join(copy, 'checkpoints', 'ckpt-2'))
-    self.assertEqual(evaluation_run.find_checkpoint(self.run_dir, 'latest'),
-                     os.path.join(self.run_dir, 'checkpoints', 'ckpt-2'))
-    with self.assertRaisesRegex(ValueError, 'best.*latest'):
-      evaluation_run.find_checkpoint(self.run_dir, 'newest')
+    shutil.rmtree(workdir_layout.WorkdirLayout(copy).best_checkpoints)
+    self.assertEqual(run_restoring.find_checkpoint(copy, 'best'),
+                     os.path.join(workdir_layout.WorkdirLayout(copy).checkpoints, 'ckpt-2'))
+    self.assertEqual(run_restoring.find_checkpoint(self.run_dir, 'latest'),
+                     os.path.join(layout.checkpoints, 'ckpt-2'))
+    self.assertEqual(evaluation_run.load_run(self.run_dir, checkpoint='latest').step, 2)
+    with self.assertRaisesRegex(FileNotFoundError, 'newest'):
+      run_restoring.find_checkpoint(self.run_dir, 'newest')
+
+
+class ExportedCheckpointTest(tf.test.TestCase, parameterized.TestCase):
+  """What is evaluated by default is what ships: the exported checkpoint, bit for bit."""
+
+  def setUp(self):
+    super().setUp()
+    self.addCleanup(gin.clear_config)
+
+  def _check_export_is_evaluated(self, export_checkpoint):
+    workdir = self.create_tempdir().full_path
+    # Adam 1e-2 on 24 fake images, evaluated every 2 steps on one batch: the held-out ELBO
+    # stalls early, so the best checkpoint is not the latest and their weights differ.
+    metrics = _smoke_run(workdir, [
+        'train.num_steps = 60', 'train.steps_per_epoch = 2', 'train.stop_after_stalled_evals = 2',
+        'keras.optimizers.Adam.learning_rate = 1e-2',
+        f"train.export_checkpoint = '{export_checkpoint}'"])
+    self.assertEqual(metrics['status'], 'early_stopped')
+    self.assertLess(metrics['best_step'], metrics['steps'])  # Else best = latest proves nothing.
+    expected_step = metrics['best_step' if export_checkpoint == 'best' else 'steps']
+    self.assertEqual(metrics['exported_step'], expected_step)
+
+    run = run_restoring.restore_run(workdir)  # 'selected'
+    self.assertEqual((run.step, run.exported_step, run.is_exported), (expected_step,) * 2 + (True,))
+    self.assertEqual(run.checkpoint, run_restoring.find_checkpoint(workdir, export_checkpoint))
+    shipped = _decode_exported(workdir, run.model.latent_dim)
+    self.assertAllEqual(_decode_restored(run.model), shipped)
+    other = run_restoring.restore_run(workdir, 'latest' if export_checkpoint == 'best' else 'best')
+    self.assertNotAllClose(_decode_restored(other.model), shipped)
+    self.assertFalse(other.is_exported)
+
+    result = evaluation_run.evaluate(workdir, num_importance_samples=0, max_images=8,
+                                     verbose=False)
+    with open(workdir_layout.WorkdirLayout(workdir).eval) as f:
+      written = json.load(f)
+    self.assertEqual(written, json.loads(json.dumps(result)))
+    self.assertEqual((written['step'], written['exported_step'], written['evaluated_is_exported']),
+                     (expected_step, expected_step, True))
+
+  def test_an_early_stopped_run_exports_and_evaluates_its_best_checkpoint(self):
+    self._check_export_is_evaluated('best')
+
+  @pytest.mark.slow
+  def test_an_early_stopped_run_exports_and_evaluates_its_latest_checkpoint(self):
+    self._check_export_is_evaluated('latest')
 
 
 if __name__ == '__main__':

@@ -1,5 +1,5 @@
-"""Tests of checkpoint I/O: corrupt checkpoints are clear errors that change nothing, and
-restoring the networks of another run."""
+"""Tests of checkpoint I/O: corrupt checkpoints are clear errors that change nothing, finding a
+run's latest and best checkpoints, and restoring the networks of another run."""
 
 import os
 
@@ -8,6 +8,7 @@ import gin
 import tensorflow as tf
 
 from spreadtf.training import checkpoints
+from spreadtf.training import workdir_layout
 from tests import testing
 
 
@@ -94,34 +95,64 @@ class RestoreNetworksTest(tf.test.TestCase, parameterized.TestCase):
     gin.clear_config()
     self.addCleanup(gin.clear_config)
 
-  def test_reads_the_networks_from_a_prefix_directory_or_workdir(self):
+  def test_reads_the_networks_from_a_prefix_or_a_directory_of_checkpoints(self):
     source = self.create_tempdir().full_path
     testing.run(source, num_steps=2)
     trained, _, _ = testing.restore_fresh(source)
     model = testing.low_rank_model()
     model(tf.zeros((1,) + testing.IMAGE_SHAPE))
     self.assertNotAllClose(model.decoder.get_weights()[0], trained.decoder.get_weights()[0])
-    for path in (source, os.path.join(source, 'checkpoints'),
-                 os.path.join(source, 'checkpoints', 'ckpt-2'),
-                 os.path.join(source, 'checkpoints', checkpoints.BEST)):
-      self.assertRegex(checkpoints.restore_networks(model, path), r'ckpt-\d$')
+    layout = workdir_layout.WorkdirLayout(source)
+    # A workdir is looked up through its checkpoint directory, as the root does for
+    # train.init_checkpoint (training_run_test covers that path).
+    for path, directories in ((source, [source, layout.checkpoints]),
+                              (layout.checkpoints, [layout.checkpoints]),
+                              (os.path.join(layout.checkpoints, 'ckpt-2'), []),
+                              (layout.best_checkpoints, [layout.best_checkpoints])):
+      prefix = checkpoints.checkpoint_prefix(path, directories, 'init_checkpoint')
+      self.assertRegex(checkpoints.restore_networks(model, prefix), r'ckpt-\d$')
       for mine, theirs in zip(model.encoder.weights + model.decoder.weights,
                               trained.encoder.weights + trained.decoder.weights, strict=True):
-        if path != os.path.join(source, 'checkpoints', checkpoints.BEST):
+        if path != layout.best_checkpoints:
           self.assertAllEqual(mine, theirs)
 
   def test_errors_name_the_path(self):
     model = testing.make_tiny_model(latent_dim=3)
     model(tf.zeros((1,) + testing.IMAGE_SHAPE))
     missing = os.path.join(self.create_tempdir().full_path, 'nothing')
-    with self.assertRaisesRegex(FileNotFoundError, 'nothing'):
-      checkpoints.restore_networks(model, missing)
+    with self.assertRaisesRegex(FileNotFoundError, 'init_checkpoint .*nothing'):
+      checkpoints.checkpoint_prefix(missing, [missing], 'init_checkpoint')
+    empty = self.create_tempdir().full_path
     with self.assertRaisesRegex(FileNotFoundError, 'without checkpoints'):
-      checkpoints.restore_networks(model, self.create_tempdir().full_path)
+      checkpoints.checkpoint_prefix(empty, [empty], 'init_checkpoint')
     source = self.create_tempdir().full_path
     testing.run(source, num_steps=2)  # latent_dim 2: the networks do not match.
     with self.assertRaisesRegex(RuntimeError, 'ckpt-2'):
-      checkpoints.restore_networks(model, source)
+      checkpoints.restore_networks(
+          model, checkpoints.find_checkpoint(workdir_layout.WorkdirLayout(source).checkpoints,
+                                             'latest'))
+
+
+class FindCheckpointTest(tf.test.TestCase):
+
+  def setUp(self):
+    super().setUp()
+    gin.clear_config()
+    self.addCleanup(gin.clear_config)
+
+  def test_finds_the_latest_and_the_best_and_reads_their_step(self):
+    workdir = self.create_tempdir().full_path
+    testing.run(workdir, num_steps=4)
+    layout = workdir_layout.WorkdirLayout(workdir)
+    latest = checkpoints.find_checkpoint(layout.checkpoints, 'latest')
+    self.assertEqual(latest, os.path.join(layout.checkpoints, 'ckpt-4'))
+    self.assertEqual(checkpoints.checkpoint_step(latest), 4)
+    best = checkpoints.find_checkpoint(layout.checkpoints, 'best')
+    self.assertEqual(os.path.dirname(best), layout.best_checkpoints)
+    self.assertIn(checkpoints.checkpoint_step(best), (2, 4))
+    self.assertIsNone(checkpoints.find_checkpoint(self.create_tempdir().full_path, 'best'))
+    with self.assertRaisesRegex(ValueError, 'best.*latest'):
+      checkpoints.find_checkpoint(layout.checkpoints, 'newest')
 
 
 if __name__ == '__main__':

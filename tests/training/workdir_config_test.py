@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from spreadtf.data import fake
 from spreadtf.training import workdir_config
+from spreadtf.training import workdir_layout
 from tests import testing
 
 
@@ -80,13 +81,13 @@ class WorkdirTest(tf.test.TestCase, parameterized.TestCase):
     workdir = self.create_tempdir().full_path
     testing.run(workdir, num_steps=2)
     self.assertEqual(testing.run(workdir, num_steps=4, verbose=True)['steps'], 4)
-    with open(os.path.join(workdir, workdir_config.FILENAME)) as f:
+    with open(workdir_layout.WorkdirLayout(workdir).run_config) as f:
       recorded = json.load(f)['bindings']
     self.assertEqual(recorded['spreadtf.training.training_run.train.num_steps'], '4')
 
   def test_unreadable_recorded_configuration_is_a_clear_error(self):
     workdir = self.create_tempdir().full_path
-    with open(os.path.join(workdir, workdir_config.FILENAME), 'w') as f:
+    with open(workdir_layout.WorkdirLayout(workdir).run_config, 'w') as f:
       f.write('{"bindings": ')
     before = testing.hash_tree(workdir)
     with self.assertRaisesRegex(ValueError, 'run_config.json.*cannot be read.*move it aside'):
