@@ -7,6 +7,7 @@ behaviour; variants and negative controls (marked slow) run with `make test-slow
 import functools
 import json
 import os
+import signal
 
 from absl.testing import parameterized
 import gin
@@ -19,11 +20,36 @@ from spreadtf.data import fake
 from spreadtf.training import checkpoints
 from spreadtf.training import loop
 from spreadtf.training import spread_learning
+from spreadtf.training import workdir_layout
 from tests import testing
 
 
 def _not_json(name):
   raise AssertionError(f'{name} in metrics.json')
+
+
+def _sigterm_at_batch(split, global_batch_size, seed, batch, marker):
+  """Fake data whose training pipeline sends this process SIGTERM when it reads `batch`.
+
+  Once: the file `marker` records that it did (the same data function resumes the run).
+  """
+  dataset = fake.make_fake_dataset(split, global_batch_size, seed,
+                                   image_shape=testing.IMAGE_SHAPE, num_examples=16)
+  if split != 'train':
+    return dataset
+
+  def notice(index):
+    if int(index) == batch and not os.path.exists(marker):
+      open(marker, 'w').close()
+      os.kill(os.getpid(), signal.SIGTERM)
+    return index
+
+  def send(index, images):
+    index = tf.py_function(notice, [index], tf.int64)
+    with tf.control_dependencies([index]):
+      return tf.identity(images)
+
+  return dataset.enumerate().map(send)
 
 
 def _read_metrics(workdir):
@@ -50,10 +76,31 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(metrics['skipped_steps'], 0)
     for name in ('operative_config.gin', 'run_config.json', 'export/saved_model.pb'):
       self.assertTrue(os.path.exists(os.path.join(workdir, name)), name)
+    # What ships is named: the export holds the latest checkpoint (the default).
+    self.assertEqual((metrics['exported_step'], metrics['exported_checkpoint']),
+                     (4, 'checkpoints/ckpt-4'))
+    with open(workdir_layout.WorkdirLayout(workdir).export_info) as f:
+      self.assertEqual(json.load(f), {'step': 4, 'checkpoint': 'checkpoints/ckpt-4',
+                                      'export_checkpoint': 'latest'})
     self.assertNotEmpty(tf.io.gfile.glob(os.path.join(workdir, 'tensorboard', 'events.*')))
     self.assertEqual(tf.train.latest_checkpoint(os.path.join(workdir, 'checkpoints')),
                      os.path.join(workdir, 'checkpoints', 'ckpt-4'))
     self.assertEqual([n for n in os.listdir(workdir) if n.startswith('.')], [])  # No temp files.
+
+  def test_sigterm_saves_the_current_step_and_the_same_call_continues(self):
+    workdir = self.create_tempdir().full_path
+    data_fn = functools.partial(_sigterm_at_batch, batch=2,
+                                marker=os.path.join(self.create_tempdir().full_path, 'sent'))
+    metrics = testing.run(workdir, num_steps=10, steps_per_loop=1, data_fn=data_fn)
+    self.assertEqual(metrics['status'], 'preempted')
+    step = metrics['steps']
+    self.assertBetween(step, 1, 9)
+    self.assertEqual(_read_metrics(workdir), metrics)
+    self.assertEqual(tf.train.latest_checkpoint(os.path.join(workdir, 'checkpoints')),
+                     os.path.join(workdir, 'checkpoints', f'ckpt-{step}'))
+    metrics = testing.run(workdir, num_steps=10, steps_per_loop=1, data_fn=data_fn)
+    self.assertEqual((metrics['status'], metrics['start_step'], metrics['steps']),
+                     ('completed', step, 10))
 
   def test_data_of_another_image_shape_is_refused_before_any_write(self):
     workdir = self.create_tempdir().full_path
@@ -64,7 +111,8 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_summaries_hold_scalars_and_a_sample_grid_every_epoch(self):
     workdir = self.create_tempdir().full_path
-    testing.run(workdir, num_steps=4)  # Two epochs of 2 steps.
+    metrics = testing.run(workdir, num_steps=4)  # Two epochs of 2 steps, no export.
+    self.assertEqual((metrics['exported_step'], metrics['exported_checkpoint']), (None, None))
     steps_by_tag = testing.summary_steps(workdir)
     self.assertContainsSubset({'train/elbo', 'train/loss', 'test/elbo', 'samples'}, steps_by_tag)
     self.assertEqual(steps_by_tag['samples'], [2, 4])
