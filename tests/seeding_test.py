@@ -33,5 +33,21 @@ class SubSeedTest(tf.test.TestCase, parameterized.TestCase):
       seeding.sub_seed(seed, name)
 
 
+class StatelessSeedTest(tf.test.TestCase):
+
+  def test_is_the_named_sub_seed_and_zero_as_int32(self):
+    seed = seeding.stateless_seed(0, 'samples')
+    self.assertEqual(seed.dtype, np.int32)
+    self.assertEqual(seed.tolist(), [2139859783, 0])  # sub_seed(0, 'samples'), known above.
+    # The training root's sample grid and ICA's draws used [sub_seed, 0] before this function:
+    # the same stream.
+    self.assertAllEqual(tf.random.stateless_normal([3], tf.constant(seed)),
+                        tf.random.stateless_normal([3], [seeding.sub_seed(0, 'samples'), 0]))
+
+  def test_rejects_what_sub_seed_rejects(self):
+    with self.assertRaisesRegex(ValueError, 'non-negative integer'):
+      seeding.stateless_seed(-1, 'em')
+
+
 if __name__ == '__main__':
   tf.test.main()

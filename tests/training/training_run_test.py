@@ -319,7 +319,9 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
       ('on_nonfinite', dict(on_nonfinite='ignore'), 'on_nonfinite'),
       ('steps_per_loop', dict(steps_per_loop=0), 'steps_per_loop'),
       ('stalled_evals', dict(stop_after_stalled_evals=0), 'stop_after_stalled_evals'),
-      ('stalled_without_evals', dict(stop_after_stalled_evals=2, eval_steps=0), 'eval_steps'))
+      ('stalled_without_evals', dict(stop_after_stalled_evals=2, eval_steps=0), 'eval_steps'),
+      ('export_checkpoint', dict(export_checkpoint='newest'), 'export_checkpoint'),
+      ('best_without_evals', dict(export_checkpoint='best', eval_steps=0), 'eval_steps'))
   def test_bad_options_are_errors_naming_them(self, overrides, message):
     workdir = os.path.join(self.create_tempdir().full_path, 'run')
     with self.assertRaisesRegex(ValueError, message):
