@@ -192,20 +192,28 @@ def _prepare(workdir, strategy, options):
   return run
 
 
-def _train_and_finish(run, strategy, options):
-  """Writes the run's configuration, trains it under a `Controller`, writes its results."""
-  if run.chief:  # Every check has passed: from here on the run writes into the workdir.
+def _write_configuration(run):
+  """The run's first write: its configuration (the chief's), once every check has passed."""
+  if run.chief:
     workdir_config.write(run.layout.workdir, run.config)
     files.write_text(run.layout.operative_config, gin.operative_config_str())
+
+
+def _train(run, strategy, options):
+  """Trains the prepared run under a `Controller`; returns its `RunOutcome`."""
   writer = (tf.summary.create_file_writer(run.layout.tensorboard) if run.chief
             else tf.summary.create_noop_writer())
   try:
     controller = controller_lib.Controller(
         run.model, strategy, options, run.run_checkpoints, run.progress, writer, run.probe_data,
         eigenvector_path=run.layout.spread_eigenvectors if run.chief else None)
-    outcome = controller.run(run.iterator, run.held_out, verbose=options.verbose and run.chief)
+    return controller.run(run.iterator, run.held_out, verbose=options.verbose and run.chief)
   finally:
     writer.close()
+
+
+def _finish(run, strategy, options, outcome):
+  """Writes the run's results (`run_outputs.finish`); raises if it diverged."""
   metrics = run_outputs.run_metrics(outcome, run.model, run.progress, options, run.input_saved,
                                     strategy.num_replicas_in_sync)
   metrics = run_outputs.finish(run.model, options, outcome, metrics, run.run_checkpoints,
@@ -286,5 +294,7 @@ def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
       spread_schedule=spread_schedule, spread_optimizer_fn=spread_optimizer_fn,
       init_checkpoint=init_checkpoint, num_eigenvectors=num_eigenvectors, verbose=verbose)
   strategy = strategy or tf.distribute.get_strategy()
-  run = _prepare(workdir, strategy, options)  # Every check; nothing written in the workdir yet.
-  return _train_and_finish(run, strategy, options)
+  run = _prepare(workdir, strategy, options)  # 1. Every check; nothing written in the workdir.
+  _write_configuration(run)                   # 2. The first write.
+  outcome = _train(run, strategy, options)    # 3. The controller's run.
+  return _finish(run, strategy, options, outcome)  # 4. Export, metrics.json.
