@@ -18,15 +18,16 @@ import numpy as np
 import tensorflow as tf
 
 from spreadtf import files
+from spreadtf.training import workdir_layout
 
 __all__ = ['FILENAME', 'path', 'write', 'read']
 
-FILENAME = 'eval_per_image.npz'
+FILENAME = os.path.basename(workdir_layout.WorkdirLayout('').eval_per_image)
 
 
 def path(workdir):
-  """`<workdir>/eval_per_image.npz`."""
-  return os.path.join(workdir, FILENAME)
+  """`<workdir>/eval_per_image.npz` (`WorkdirLayout.eval_per_image`)."""
+  return workdir_layout.WorkdirLayout(workdir).eval_per_image
 
 
 def write(workdir, **values):

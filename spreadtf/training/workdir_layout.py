@@ -11,7 +11,8 @@ A workdir holds:
   * `checkpoints/`: the latest checkpoints, and `best_checkpoints` inside it (what the files in
     there are called is `checkpoints`' business);
   * `tensorboard/`: training summaries, `tensorboard/eval/`: the evaluation's;
-  * `metrics.json`: the training run's result; `eval.json`: the evaluation's;
+  * `metrics.json`: the training run's result; `eval.json`: the evaluation's, with its
+    per-image values in `eval_per_image.npz`;
   * `export/`: the generator SavedModel, with `export/export_info.json` naming the step and
     checkpoint it was exported from;
   * `eval_samples.png`: the evaluation's sample grid; `spread_eigenvectors.png`: the learned
@@ -84,6 +85,11 @@ class WorkdirLayout:
   def eval(self):
     """`eval.json`: the evaluation's result."""
     return self._path('eval.json')
+
+  @property
+  def eval_per_image(self):
+    """`eval_per_image.npz`: the evaluation's per-image values (`evaluation.per_image`)."""
+    return self._path('eval_per_image.npz')
 
   @property
   def export(self):

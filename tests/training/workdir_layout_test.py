@@ -16,7 +16,8 @@ class WorkdirLayoutTest(tf.test.TestCase):
         'run_config': 'run_config.json', 'operative_config': 'operative_config.gin',
         'checkpoints': 'checkpoints', 'best_checkpoints': 'checkpoints/best',
         'tensorboard': 'tensorboard', 'tensorboard_eval': 'tensorboard/eval',
-        'metrics': 'metrics.json', 'eval': 'eval.json', 'export': 'export',
+        'metrics': 'metrics.json', 'eval': 'eval.json', 'eval_per_image': 'eval_per_image.npz',
+        'export': 'export',
         'export_info': 'export/export_info.json', 'eval_samples': 'eval_samples.png',
         'spread_eigenvectors': 'spread_eigenvectors.png'}
     for name, relative in expected.items():
