@@ -6,11 +6,14 @@ root's own arguments (which gin does not record when a caller passes them). It i
 `<workdir>/run_config.json` (`WorkdirLayout.run_config`) before the first step. Re-running on the
 same workdir with another configuration would mix two runs in one checkpoint history, so `check`
 refuses and lists the bindings that differ; only `train.num_steps` (to extend a run),
-`train.export` and `train.verbose` may change.
+`train.export` and `train.verbose` may change. A root argument the recorded configuration lacks
+(one added to the root after the run started) counts as its default, so an older run resumes
+unless the new argument is set to something else.
 Callables passed directly (not through gin) are compared by their qualified names.
 """
 
 import functools
+import inspect
 import json
 
 import gin
@@ -140,8 +143,12 @@ def check(workdir, config, root):
                      'workdir.') from e
   prefix = describe(root)[1:]
   allowed = {f'{prefix}.{name}' for name in ALLOWED_CHANGES}
+  # A root argument added after the run was recorded: the run had its default's behaviour.
+  defaults = {f'{prefix}.{name}': describe(parameter.default)
+              for name, parameter in inspect.signature(root).parameters.items()
+              if parameter.default is not inspect.Parameter.empty}
   differ = sorted(k for k in set(stored) | set(config)
-                  if k not in allowed and stored.get(k) != config.get(k))
+                  if k not in allowed and stored.get(k, defaults.get(k)) != config.get(k))
   if differ:
     lines = '\n'.join(f'  {k}: {stored.get(k, "(not set)")} -> {config.get(k, "(not set)")}'
                       for k in differ)

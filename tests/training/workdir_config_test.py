@@ -85,6 +85,22 @@ class WorkdirTest(tf.test.TestCase, parameterized.TestCase):
       recorded = json.load(f)['bindings']
     self.assertEqual(recorded['spreadtf.training.training_run.train.num_steps'], '4')
 
+  def test_a_run_recorded_before_a_root_argument_existed_resumes_at_its_default(self):
+    workdir = self.create_tempdir().full_path
+    testing.run(workdir, num_steps=2)
+    path = workdir_layout.WorkdirLayout(workdir).run_config
+    with open(path) as f:
+      recorded = json.load(f)
+    key = 'spreadtf.training.training_run.train.export_checkpoint'
+    self.assertEqual(recorded['bindings'].pop(key), "'latest'")  # As an older run's file.
+    with open(path, 'w') as f:
+      json.dump(recorded, f)
+    before = testing.hash_tree(workdir)
+    with self.assertRaisesRegex(ValueError, f"{key}: \\(not set\\) -> 'best'"):
+      testing.run(workdir, num_steps=4, export_checkpoint='best')
+    self.assertEqual(testing.hash_tree(workdir), before)
+    self.assertEqual(testing.run(workdir, num_steps=4)['steps'], 4)
+
   def test_unreadable_recorded_configuration_is_a_clear_error(self):
     workdir = self.create_tempdir().full_path
     with open(workdir_layout.WorkdirLayout(workdir).run_config, 'w') as f:
