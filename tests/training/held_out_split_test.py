@@ -34,8 +34,8 @@ def _data_without_test(reads):
 
 class HeldOutSplitTest(tf.test.TestCase, parameterized.TestCase):
 
-  # Until the training root reads validation (spreadtf/training/training_run.py still asks for
-  # 'test'): then remove this mark, and the test must pass.
+  # Until the training root reads validation (spreadtf/training/run_inputs.py: HELD_OUT_SPLIT
+  # is still 'test'): then remove this mark, and the test must pass.
   @unittest.expectedFailure
   def test_training_completes_when_the_test_split_raises(self):
     reads = []
