@@ -27,6 +27,7 @@ import tensorflow as tf
 from spreadtf import seeding
 from spreadtf.training import loop
 from spreadtf.training import preemption
+from spreadtf.training import run_inputs
 from spreadtf.training import spread_learning
 from spreadtf.training import summaries
 
@@ -113,9 +114,10 @@ class Controller:
       self._record_time()
       self._checkpoints.save_best(step)  # Before the latest: a resume redoes it.
     self._save(step)
-    logging.info('step %d: train %s test %s', step, train_logs, held_out_logs)
+    logging.info('step %d: train %s %s %s', step, train_logs, run_inputs.HELD_OUT_SPLIT,
+                 held_out_logs)
     if progress.is_stalled(options.stop_after_stalled_evals):
-      logging.info('early stopping at step %d: the test ELBO has not improved for %d '
+      logging.info('early stopping at step %d: the held-out ELBO has not improved for %d '
                    'evaluations (best %s at step %s).', step, options.stop_after_stalled_evals,
                    *progress.best())
       return True

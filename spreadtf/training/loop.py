@@ -81,17 +81,17 @@ def read_metrics(model, reset=True):
   return logs
 
 
-def evaluate(model, eval_fn, test_dataset, eval_steps):
-  """Runs `eval_steps` test batches from the start of `test_dataset`; returns the metric means.
+def evaluate(model, eval_fn, held_out_dataset, eval_steps):
+  """Runs `eval_steps` batches from the start of `held_out_dataset`; returns the metric means.
 
   Args:
     model: the model whose metrics `eval_fn` updates.
     eval_fn: `make_loop_fn(strategy, model.test_step)`.
-    test_dataset: `tf.data.Dataset` of global batches.
+    held_out_dataset: `tf.data.Dataset` of global batches.
     eval_steps: number of batches.
   """
   read_metrics(model)
-  eval_fn(iter(test_dataset), tf.constant(eval_steps, tf.int32))
+  eval_fn(iter(held_out_dataset), tf.constant(eval_steps, tf.int32))
   return read_metrics(model)
 
 
@@ -105,7 +105,7 @@ def _loop_end(step, epoch_end, steps_per_loop, before_step):
   return end
 
 
-def train_loop(model, strategy, iterator, test_dataset, num_steps, steps_per_epoch, eval_steps,
+def train_loop(model, strategy, iterator, held_out_dataset, num_steps, steps_per_epoch, eval_steps,
                steps_per_loop=1, on_nonfinite='stop', before_step=None, on_epoch_end=None,
                on_loop_end=None, verbose=True):
   """Trains `model` (already compiled, variables built) from its current step to `num_steps`.
@@ -116,7 +116,7 @@ def train_loop(model, strategy, iterator, test_dataset, num_steps, steps_per_epo
     strategy: the strategy whose scope built the model.
     iterator: iterator over a repeated `tf.data.Dataset` of global batches (save it in the
       checkpoint to resume the input exactly).
-    test_dataset: `tf.data.Dataset` of global batches, or None to skip evaluation.
+    held_out_dataset: `tf.data.Dataset` of global batches, or None to skip evaluation.
     num_steps: total steps of the run (a resumed run continues up to it).
     steps_per_epoch: steps between evaluations and `on_epoch_end` (summaries, checkpoints).
     eval_steps: held-out batches per evaluation.
@@ -126,7 +126,7 @@ def train_loop(model, strategy, iterator, test_dataset, num_steps, steps_per_epo
     before_step: None, or an object with `is_due(step)` and `__call__(step, iterator)`, called
       before the model step `step` whenever it is due (e.g. a spread phase on a schedule); its
       time is not counted in `examples_per_second`.
-    on_epoch_end: `fn(step, train_logs, test_logs)` called after every epoch; a true return
+    on_epoch_end: `fn(step, train_logs, held_out_logs)` called after every epoch; a true return
       value stops training (e.g. early stopping).
     on_loop_end: `fn(step)` called after every host loop (e.g. a preemption check); at an
       epoch end, after `on_epoch_end`, and not after the last one.
@@ -134,7 +134,7 @@ def train_loop(model, strategy, iterator, test_dataset, num_steps, steps_per_epo
       every worker whatever `verbose` is (a cross-replica metric read is a collective).
 
   Returns:
-    Dict with the last `train` and `test` logs, `steps` (the final step), `stopped` (True if
+    Dict with the last `train` and `held_out` logs, `steps` (the final step), `stopped` (True if
     `on_epoch_end` asked to stop), `skipped_steps` (non-finite steps not applied, over the
     whole run including earlier resumes), `examples_per_second` (steady state over the host
     loops and the host work between them, without evaluations, epoch callbacks, `before_step`
@@ -153,7 +153,7 @@ def train_loop(model, strategy, iterator, test_dataset, num_steps, steps_per_epo
   global_batch = tf.nest.flatten(iterator.element_spec)[0].shape[0]  # None: no examples/s.
   step = int(model.optimizer.iterations.numpy())
   skipped, _, _ = guard.read()
-  train_logs, test_logs = {}, {}
+  train_logs, held_out_logs = {}, {}
   timed_steps, timed_seconds, first, stopped = 0, 0., True, False
   while step < num_steps and not stopped:
     epoch_end = min(num_steps, (step // steps_per_epoch + 1) * steps_per_epoch)
@@ -188,13 +188,13 @@ def train_loop(model, strategy, iterator, test_dataset, num_steps, steps_per_epo
     train_logs = read_metrics(model)
     if verbose:
       progbar.update(epoch_end - epoch_start, list(train_logs.items()), finalize=True)
-    if test_dataset is not None and eval_steps:
-      test_logs = evaluate(model, eval_fn, test_dataset, eval_steps)
+    if held_out_dataset is not None and eval_steps:
+      held_out_logs = evaluate(model, eval_fn, held_out_dataset, eval_steps)
     if on_epoch_end is not None:
-      stopped = bool(on_epoch_end(step, train_logs, test_logs))
+      stopped = bool(on_epoch_end(step, train_logs, held_out_logs))
     if on_loop_end is not None and not stopped and step < num_steps:
       on_loop_end(step)  # After the epoch's evaluation and checkpoint, never in place of them.
-  return {'train': train_logs, 'test': test_logs, 'steps': step, 'stopped': stopped,
+  return {'train': train_logs, 'held_out': held_out_logs, 'steps': step, 'stopped': stopped,
           'skipped_steps': skipped, 'steps_timed': timed_steps,
           'examples_per_second': (timed_steps * global_batch / timed_seconds
                                   if timed_seconds and global_batch else float('nan'))}

@@ -22,7 +22,7 @@ __all__ = ['TRAIN_SPLIT', 'HELD_OUT_SPLIT', 'RunInputs']
 
 TRAIN_SPLIT = 'train'
 # The split training selects on (evaluations, early stopping, best checkpoint, spread probe).
-HELD_OUT_SPLIT = 'test'
+HELD_OUT_SPLIT = 'validation'
 
 
 @dataclasses.dataclass(frozen=True)

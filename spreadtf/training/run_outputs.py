@@ -63,13 +63,13 @@ def run_metrics(outcome, model, progress, options, input_saved, num_replicas):
   Returns:
     A dict ready for strict JSON (NaN and Inf as None).
   """
-  result = outcome.result or {'train': {}, 'test': {}, 'examples_per_second': None}
-  best_test_elbo, best_step = progress.best()
+  result = outcome.result or {'train': {}, 'held_out': {}, 'examples_per_second': None}
+  best_validation_elbo, best_step = progress.best()
   metrics = {
       'status': outcome.status, 'train_elbo': result['train'].get('elbo'),
-      'test_elbo': result['test'].get('elbo'), 'train_loss': result['train'].get('loss'),
+      'validation_elbo': result['held_out'].get('elbo'), 'train_loss': result['train'].get('loss'),
       'steps': result.get('steps'), 'start_step': outcome.start_step,
-      'best_test_elbo': best_test_elbo, 'best_step': best_step,
+      'best_validation_elbo': best_validation_elbo, 'best_step': best_step,
       'train_seconds': float(progress.train_seconds.numpy()),
       'skipped_steps': model.nonfinite_guard.read()[0],
       'examples_per_second': result['examples_per_second'],

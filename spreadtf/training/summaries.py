@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from spreadtf import images as images_lib
+from spreadtf.training import run_inputs
 
 __all__ = ['image_grid', 'to_png', 'eigenvector_images', 'write_epoch_summaries',
            'write_spread_summaries']
@@ -13,18 +14,18 @@ image_grid = images_lib.image_grid
 to_png = images_lib.to_png
 
 
-def write_epoch_summaries(writer, step, train_logs, test_logs, samples):
+def write_epoch_summaries(writer, step, train_logs, held_out_logs, samples):
   """Writes `train/<name>` and `test/<name>` scalars and a `samples` image grid at `step`.
 
   Args:
     writer: a `tf.summary` writer.
     step: global step.
     train_logs: `{name: float}`.
-    test_logs: `{name: float}`.
+    held_out_logs: `{name: float}`.
     samples: `[num, height, width, channels]` images in [0, 1].
   """
   with writer.as_default(step=step):
-    for prefix, logs in (('train', train_logs), ('test', test_logs)):
+    for prefix, logs in (('train', train_logs), (run_inputs.HELD_OUT_SPLIT, held_out_logs)):
       for name, value in logs.items():
         tf.summary.scalar(f'{prefix}/{name}', value)
     tf.summary.image('samples', image_grid(samples)[None], max_outputs=1)

@@ -88,7 +88,7 @@ class GinConfigsTest(tf.test.TestCase, parameterized.TestCase):
     metrics = self._train([path, 'smoke.gin'], bindings + ['train.export = False'], workdir)
     self.assertEqual(metrics['steps'], 2)
     self.assertTrue(np.isfinite(metrics['train_elbo']))
-    self.assertTrue(np.isfinite(metrics['test_elbo']))
+    self.assertTrue(np.isfinite(metrics['validation_elbo']))
     if path.startswith('celeba/'):  # The CelebA smoke runs go through the evaluation too.
       with tfds.testing.mock_data(num_examples=8):
         result = evaluation.evaluate(workdir, num_importance_samples=2, verbose=False)
@@ -132,7 +132,7 @@ class GinConfigsTest(tf.test.TestCase, parameterized.TestCase):
                            'SPREAD_STEPS = 2'])
     self.assertEqual(metrics['steps'], 2)
     self.assertEqual(metrics['spread_phases'], 2)
-    self.assertTrue(np.isfinite(metrics['test_elbo']))
+    self.assertTrue(np.isfinite(metrics['validation_elbo']))
 
   @pytest.mark.slow
   def test_injective_spread_runs_on_the_real_digits(self):
@@ -143,7 +143,7 @@ class GinConfigsTest(tf.test.TestCase, parameterized.TestCase):
                            'train.eval_steps = 1', 'train.export = False'])
     self.assertEqual((metrics['steps'], metrics['spread_phases'], metrics['spread_steps']),
                      (2, 2, 4))
-    self.assertTrue(np.isfinite(metrics['test_elbo']))
+    self.assertTrue(np.isfinite(metrics['validation_elbo']))
     self.assertGreaterEqual(metrics['spread_objective_after'], metrics['spread_objective_before'])
 
   @parameterized.named_parameters(

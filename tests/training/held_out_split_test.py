@@ -5,7 +5,6 @@ select on 'validation'; only the evaluation (`launch/evaluate.py`) reads 'test'.
 """
 
 import os
-import unittest
 
 from absl.testing import parameterized
 import tensorflow as tf
@@ -34,9 +33,6 @@ def _data_without_test(reads):
 
 class HeldOutSplitTest(tf.test.TestCase, parameterized.TestCase):
 
-  # Until the training root reads validation (spreadtf/training/run_inputs.py: HELD_OUT_SPLIT
-  # is still 'test'): then remove this mark, and the test must pass.
-  @unittest.expectedFailure
   def test_training_completes_when_the_test_split_raises(self):
     reads = []
     workdir = self.create_tempdir().full_path

@@ -27,7 +27,7 @@ def _data(nan_step=None):
 
 
 def _train(model, iterator, num_steps, **kwargs):
-  config = dict(test_dataset=None, num_steps=num_steps, steps_per_epoch=num_steps,
+  config = dict(held_out_dataset=None, num_steps=num_steps, steps_per_epoch=num_steps,
                 eval_steps=0, verbose=False)
   config.update(kwargs)
   return loop.train_loop(model, tf.distribute.get_strategy(), iterator, **config)
