@@ -1,4 +1,5 @@
-"""Test fixtures: tiny runs of the training root (a small MLP SpreadVAE on fake 8x8 images)."""
+"""Test fixtures: tiny runs of the training root (a small MLP SpreadVAE on fake 8x8 images), and a
+linear-Gaussian SpreadVAE whose spread likelihood is known in closed form."""
 
 import functools
 import hashlib
@@ -6,6 +7,7 @@ import os
 
 import keras
 import numpy as np
+from scipy import stats
 import tensorflow as tf
 
 from spreadtf import _compat
@@ -142,3 +144,61 @@ def hash_tree(directory):
       with open(path, 'rb') as f:
         digests[os.path.relpath(path, directory)] = hashlib.sha256(f.read()).hexdigest()
   return digests
+
+
+LINEAR_SHAPE = (2, 2, 1)
+LINEAR_LATENT = 2
+
+
+def linear_gaussian_weights():
+  """(W `[4, 2]` with orthogonal columns of norms 1.5 and 0.8, b `[4]`) of the linear decoder."""
+  q, _ = np.linalg.qr(np.random.RandomState(0).normal(size=(4, LINEAR_LATENT)))
+  return q * np.array([1.5, 0.8]), np.array([0.2, -0.1, 0.3, 0.05])
+
+
+def linear_posterior_variance(scale):
+  """Per-coordinate variance of p(z | y) of the linear model under a Gaussian kernel `scale`."""
+  w, _ = linear_gaussian_weights()
+  return 1. / (1. + np.sum(w ** 2, 0) / scale ** 2)
+
+
+def linear_gaussian_vae(spread_data=True, scale=0.5, shift=0., std_factor=1.):
+  """A linear-Gaussian SpreadVAE with a known spread density, and that density.
+
+  The decoder is g(z) = W z + b on 2x2x1 images (D = 4, latent 2) with a Gaussian kernel of
+  `scale` s, so p~(y) = N(y | b, W W^T + s^2 I) (for `spread_data=False` the same Gaussian is the
+  density of the clean x under the observation noise s). W has orthogonal columns, so the
+  posterior p(z | y) is a diagonal Gaussian and the encoder is exactly it, moved by `shift` and
+  with its standard deviation multiplied by `std_factor` (1 and 0: the exact posterior, so every
+  importance weight equals p~(y)).
+
+  Returns:
+    `(model, exact, w, b)`: the `SpreadVAE`, the exact density (a frozen
+    `scipy.stats.multivariate_normal` over flattened images) and the decoder's W and b.
+  """
+  w, b = linear_gaussian_weights()
+  posterior_var = linear_posterior_variance(scale)
+  kernel = w * posterior_var / scale ** 2             # posterior mean = (y - b) @ kernel
+
+  images = keras.Input(LINEAR_SHAPE)
+  flat = keras.layers.Flatten()(images)
+  mean = keras.layers.Dense(LINEAR_LATENT, name='mean')(flat)
+  log_std = keras.layers.Dense(LINEAR_LATENT, name='log_std')(flat)
+  encoder = keras.Model(images, (mean, log_std))
+  encoder.get_layer('mean').set_weights([kernel, -b @ kernel + shift])
+  encoder.get_layer('log_std').set_weights(
+      [np.zeros((4, LINEAR_LATENT)), 0.5 * np.log(posterior_var) + np.log(std_factor)])
+
+  z = keras.Input((LINEAR_LATENT,))
+  pixels = keras.layers.Dense(4, name='pixels')(z)
+  decoder = keras.Model(z, keras.layers.Reshape(LINEAR_SHAPE)(pixels))
+  decoder.get_layer('pixels').set_weights([w.T, b])
+  model = spread_vae.SpreadVAE(encoder, decoder, kernels.GaussianSpread(scale),
+                               spread_data=spread_data)
+  exact = stats.multivariate_normal(b, w @ w.T + scale ** 2 * np.eye(4))
+  return model, exact, w, b
+
+
+def linear_images(num, seed=1):
+  """`num` uniform 2x2x1 images (off the linear model's manifold)."""
+  return np.random.RandomState(seed).uniform(size=(num,) + LINEAR_SHAPE).astype(np.float32)

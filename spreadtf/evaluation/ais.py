@@ -53,6 +53,7 @@ Batched over images and chains: the state is `[chains, images, latent_dim]`, and
     decoder-based generative models. ICLR 2017.
 """
 
+import functools
 import math
 import time
 
@@ -63,8 +64,8 @@ import tensorflow_probability as tfp
 
 from spreadtf.evaluation import likelihood
 
-__all__ = ['INITIAL_DISTRIBUTIONS', 'sigmoid_schedule', 'AnnealedImportanceSampler', 'ais_of',
-           'ais_log_likelihood']
+__all__ = ['INITIAL_DISTRIBUTIONS', 'sigmoid_schedule', 'AnnealedImportanceSampler', 'sampler_for',
+           'ais_of', 'ais_log_likelihood']
 
 INITIAL_DISTRIBUTIONS = ('prior', 'encoder')
 _HALF_LOG_TWO_PI = 0.5 * math.log(2. * math.pi)
@@ -135,8 +136,15 @@ class AnnealedImportanceSampler:
     self.num_leapfrog_steps = int(num_leapfrog_steps)
     self.initial = initial
     self.target_acceptance = float(target_acceptance)
-    self._anneal = tf.function(self._anneal_batch, reduce_retracing=True)
-    self._initial_distribution = tf.function(self._initial_batch, reduce_retracing=True)
+    # One trace for every batch size, chain count and schedule length: tracing the loop around
+    # HMC costs seconds, and tuning, forward and reverse passes then share the graph.
+    images = tf.TensorSpec([None, *model.image_shape], tf.float32)
+    codes = tf.TensorSpec([None, model.latent_dim], tf.float32)
+    self._anneal = tf.function(self._anneal_batch, input_signature=[
+        images, codes, codes, tf.TensorSpec([None, None, model.latent_dim], tf.float32),
+        tf.TensorSpec([None], tf.float32), tf.TensorSpec([None, None], tf.float32),
+        tf.TensorSpec([2], tf.int32), tf.TensorSpec([], tf.bool)])
+    self._initial_distribution = tf.function(self._initial_batch, input_signature=[images])
 
   def _initial_batch(self, y):
     """(mean, log_std) `[images, latent_dim]` of q0."""
@@ -161,8 +169,9 @@ class AnnealedImportanceSampler:
   def _anneal_batch(self, y, mean, log_std, z0, betas, step_sizes, seed, adapt):
     """Runs AIS along `betas` (in the order given) from `z0` `[chains, images, d]`.
 
-    Transition t = 1..T-1 targets f_(betas[t]) with step size `step_sizes[t - 1]` `[images]`
-    (`adapt`: row 0 is the initial size, the rest are adapted and returned).
+    Transition t = 1..T-1 targets f_(betas[t]) with step size `step_sizes[t - 1]` `[images]`;
+    with `adapt` (a boolean tensor, so tuning and estimating share one compiled graph) row 0 is
+    the initial size and the rest follow the adaptation rule.
     """
     latent_dim = float(self.model.latent_dim)
     std = tf.exp(log_std)
@@ -194,7 +203,7 @@ class AnnealedImportanceSampler:
 
     def body(t, z, h, grad_h, log_w, results, step_size, acceptances, sizes):
       beta = betas[t]
-      size = step_size if adapt else step_sizes[t - 1]
+      size = tf.where(adapt, step_size, step_sizes[t - 1])
       z, results = kernel(beta, size).one_step(
           z, results, seed=tf.random.experimental.stateless_fold_in(seed, t))
       accepted = results.accepted_results
@@ -204,8 +213,7 @@ class AnnealedImportanceSampler:
       ratio = results.log_accept_ratio
       acceptance = tf.reduce_mean(
           tf.where(tf.math.is_nan(ratio), 0., tf.exp(tf.minimum(ratio, 0.))), 0)
-      if adapt:
-        step_size = self._adapted(size, acceptance)
+      step_size = tf.where(adapt, self._adapted(size, acceptance), size)
       return (t + 1, z, h, grad_h, log_w, cached_at(results, z, h, grad_h, betas[t + 1]),
               step_size, acceptances.write(t - 1, acceptance), sizes.write(t - 1, size))
 
@@ -215,7 +223,10 @@ class AnnealedImportanceSampler:
         (tf.constant(1), z0, h, grad_h, log_w, results, step_sizes[0],
          tf.TensorArray(tf.float32, num_transitions, element_shape=step_sizes.shape[1:]),
          tf.TensorArray(tf.float32, num_transitions, element_shape=step_sizes.shape[1:])))
-    return {'log_weights': loop[4], 'acceptance': loop[7].stack(), 'step_sizes': loop[8].stack()}
+    def stacked(array):   # an empty list of unknown element shape cannot be stacked
+      return tf.cond(num_transitions > 0, array.stack, lambda: tf.zeros([0, tf.shape(y)[0]]))
+
+    return {'log_weights': loop[4], 'acceptance': stacked(loop[7]), 'step_sizes': stacked(loop[8])}
 
   def _adapted(self, step_size, acceptance):
     return tf.clip_by_value(step_size * tf.exp(acceptance - self.target_acceptance),
@@ -243,12 +254,12 @@ class AnnealedImportanceSampler:
     if len(betas) < 3:                                     # T = 1: no transition to tune
       return np.zeros([0, num_images], np.float32)
     start_seed, chain_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-    y = tf.constant(y)
+    y = tf.constant(y, tf.float32)
     mean, log_std, z0 = self._start(y, num_chains, start_seed)
     # Half the initial scale of q0 (0.5 for the prior), per image.
     initial = 0.5 * tf.exp(tf.reduce_mean(log_std, -1))
     table = tf.broadcast_to(initial[None], [len(betas) - 2, num_images])
-    out = self._anneal(y, mean, log_std, z0, betas, table, chain_seed, adapt=True)
+    out = self._anneal(y, mean, log_std, z0, betas, table, chain_seed, tf.constant(True))
     return self._adapted(out['step_sizes'], out['acceptance']).numpy()
 
   def forward(self, y, betas, step_sizes, num_chains, seed):
@@ -266,10 +277,10 @@ class AnnealedImportanceSampler:
       (acceptance: the mean acceptance probability over chains of each transition).
     """
     start_seed, chain_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-    y = tf.constant(y)
+    y = tf.constant(y, tf.float32)
     mean, log_std, z0 = self._start(y, num_chains, start_seed)
     out = self._anneal(y, mean, log_std, z0, tf.constant(betas, tf.float32),
-                       self._table(step_sizes, len(y)), chain_seed, adapt=False)
+                       self._table(step_sizes, len(y)), chain_seed, tf.constant(False))
     return {'log_weights': out['log_weights'].numpy(), 'acceptance': out['acceptance'].numpy()}
 
   def reverse(self, y, z_exact, betas, step_sizes, num_chains, seed):
@@ -292,13 +303,13 @@ class AnnealedImportanceSampler:
     Returns:
       `{'log_weights': [chains, images], 'acceptance': [T - 1, images]}` (reverse order).
     """
-    y = tf.constant(y)
+    y = tf.constant(y, tf.float32)
     mean, log_std = self._initial_distribution(y)
     z0 = tf.broadcast_to(tf.constant(z_exact, tf.float32)[None],
                          [num_chains, len(z_exact), self.model.latent_dim])
     table = self._table(np.asarray(step_sizes)[::-1], len(z_exact))
     out = self._anneal(y, mean, log_std, z0, tf.constant(np.asarray(betas)[::-1], tf.float32),
-                       table, seed, adapt=False)
+                       table, tf.cast(seed, tf.int32), tf.constant(False))
     return {'log_weights': out['log_weights'].numpy(), 'acceptance': out['acceptance'].numpy()}
 
   @staticmethod
@@ -308,6 +319,17 @@ class AnnealedImportanceSampler:
     if not len(step_sizes):
       step_sizes = np.ones([1, num_images], np.float32)
     return tf.constant(step_sizes)
+
+
+@functools.lru_cache(maxsize=8)
+def sampler_for(model, num_leapfrog_steps=10, initial='prior'):
+  """The model's `AnnealedImportanceSampler` with these settings, reused across calls.
+
+  Tracing the annealing loop costs seconds, so `ais_of` and `bdmc.bdmc` share one compiled sampler
+  per (model, settings); the last 8 are kept. Each sampler reads the model's variables when it
+  runs, so changed weights are seen.
+  """
+  return AnnealedImportanceSampler(model, num_leapfrog_steps, initial)
 
 
 def _check_config(num_steps, num_chains, num_tuning_chains):
@@ -351,7 +373,7 @@ def ais_of(model, observed, seed, num_steps=100, num_chains=16, num_leapfrog_ste
   """
   _check_config(num_steps, num_chains, num_tuning_chains)
   start = time.perf_counter()
-  sampler = AnnealedImportanceSampler(model, num_leapfrog_steps, initial)
+  sampler = sampler_for(model, num_leapfrog_steps, initial)
   betas = sigmoid_schedule(num_steps)
   batch_size = max(1, max_decoder_batch // max(num_chains, num_tuning_chains))
   progbar = keras.utils.Progbar(len(observed), verbose=1 if verbose else 0, unit_name='image')

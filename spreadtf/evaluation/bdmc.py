@@ -98,7 +98,7 @@ def bdmc(model, num_images, seed, num_steps=100, num_chains=16, num_leapfrog_ste
       raise ValueError(f'{name} must be a positive integer, got {value}.')
   start = time.perf_counter()
   observed, z_exact = simulate(model, num_images, seed)
-  sampler = ais.AnnealedImportanceSampler(model, num_leapfrog_steps, initial)
+  sampler = ais.sampler_for(model, num_leapfrog_steps, initial)
   betas = ais.sigmoid_schedule(num_steps)
   batch_size = max(1, max_decoder_batch // max(num_chains, num_reverse_chains, num_tuning_chains))
   progbar = keras.utils.Progbar(num_images, verbose=1 if verbose else 0, unit_name='image')

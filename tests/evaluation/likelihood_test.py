@@ -6,62 +6,29 @@ encoder can be made exact: then every importance weight equals p~(y) and the est
 for any K. A perturbed encoder shows the bound rising with K towards that exact value.
 """
 
-import keras
 import numpy as np
-from scipy import stats
 import tensorflow as tf
 
-import spreadtf
 from spreadtf.evaluation import likelihood
-from spreadtf.models import spread_vae
+from tests import testing
 
-_SHAPE = (2, 2, 1)
-_D, _LATENT = 4, 2
+_D = 4
 _SCALE = 0.5
-
-
-def _linear_gaussian(shift=0., std_factor=1.):
-  """(W, b, encoder, decoder): the exact posterior encoder, optionally perturbed."""
-  q, _ = np.linalg.qr(np.random.RandomState(0).normal(size=(_D, _LATENT)))
-  w = q * np.array([1.5, 0.8])                        # orthogonal columns
-  b = np.array([0.2, -0.1, 0.3, 0.05])
-  posterior_var = 1. / (1. + np.sum(w ** 2, 0) / _SCALE ** 2)
-  kernel = w * posterior_var / _SCALE ** 2            # mean = (y - b) @ kernel
-
-  images = keras.Input(_SHAPE)
-  flat = keras.layers.Flatten()(images)
-  mean = keras.layers.Dense(_LATENT, name='mean')(flat)
-  log_std = keras.layers.Dense(_LATENT, name='log_std')(flat)
-  encoder = keras.Model(images, (mean, log_std))
-  encoder.get_layer('mean').set_weights([kernel, -b @ kernel + shift])
-  encoder.get_layer('log_std').set_weights(
-      [np.zeros((_D, _LATENT)), 0.5 * np.log(posterior_var) + np.log(std_factor)])
-
-  z = keras.Input((_LATENT,))
-  pixels = keras.layers.Dense(_D, name='pixels')(z)
-  decoder = keras.Model(z, keras.layers.Reshape(_SHAPE)(pixels))
-  decoder.get_layer('pixels').set_weights([w.T, b])
-  return w, b, encoder, decoder
 
 
 def _posterior_kl(shift, std_factor):
   """KL(q || p(z|x)) of the perturbed encoder: the gap between log p(x) and the ELBO."""
-  w, _, _, _ = _linear_gaussian()
-  posterior_var = 1. / (1. + np.sum(w ** 2, 0) / _SCALE ** 2)
+  posterior_var = testing.linear_posterior_variance(_SCALE)
   return float(np.sum(-np.log(std_factor) + (std_factor ** 2 * posterior_var + shift ** 2)
                       / (2. * posterior_var) - 0.5))
 
 
 def _model(spread_data, **perturbation):
-  w, b, encoder, decoder = _linear_gaussian(**perturbation)
-  model = spread_vae.SpreadVAE(encoder, decoder, spreadtf.GaussianSpread(_SCALE),
-                               spread_data=spread_data)
-  exact = stats.multivariate_normal(b, w @ w.T + _SCALE ** 2 * np.eye(_D))
-  return model, exact, w, b
+  return testing.linear_gaussian_vae(spread_data=spread_data, scale=_SCALE, **perturbation)
 
 
 def _data(num, seed=1):
-  return np.random.RandomState(seed).uniform(size=(num,) + _SHAPE).astype(np.float32)
+  return testing.linear_images(num, seed)
 
 
 class LikelihoodTest(tf.test.TestCase):
@@ -79,8 +46,8 @@ class LikelihoodTest(tf.test.TestCase):
     # Data on the model's own manifold, x = W z + b: then y = x + s eps ~ N(b, W W^T + s^2 I),
     # and the mean of log p~(y) over many images is minus that Gaussian's entropy.
     model, exact, w, b = _model(spread_data=True)
-    z = np.random.RandomState(2).normal(size=(4000, _LATENT))
-    x = (z @ w.T + b).reshape((-1,) + _SHAPE).astype(np.float32)
+    z = np.random.RandomState(2).normal(size=(4000, testing.LINEAR_LATENT))
+    x = (z @ w.T + b).reshape((-1,) + testing.LINEAR_SHAPE).astype(np.float32)
     estimate = likelihood.importance_weighted_log_likelihood(model, x, 3, tf.constant([0, 1]))
     self.assertNear(estimate['mean'], -exact.entropy(), 4. * estimate['stderr'])
     self.assertLess(estimate['stderr'], 0.05)
@@ -130,6 +97,56 @@ class LikelihoodTest(tf.test.TestCase):
     model, _, _, _ = _model(spread_data=True)
     with self.assertRaisesRegex(ValueError, 'num_samples'):
       likelihood.importance_weighted_log_likelihood(model, _data(2), 0, tf.constant([0, 0]))
+
+  def test_spread_draws_depend_on_the_image_index_not_the_batch(self):
+    model, _, _, _ = _model(spread_data=True)
+    x = _data(30)
+    seed = tf.constant([4, 2])
+    y = likelihood.spread_draws(model, x, seed)
+    self.assertAllEqual(likelihood.spread_draws(model, x[:7], seed), y[:7])
+    self.assertAllEqual(likelihood.draw_spread(model.spread, x, seed, batch_size=4), y)
+    # The kernel's noise: y - x ~ N(0, 0.5^2) per pixel (4 sigma of the std's estimate).
+    noise = (y - x).ravel()
+    self.assertNear(noise.std(), _SCALE, 4. * _SCALE / np.sqrt(2. * noise.size))
+    self.assertNotAllClose(likelihood.spread_draws(model, x, tf.constant([4, 3])), y)
+    baseline, _, _, _ = _model(spread_data=False)
+    self.assertAllEqual(likelihood.spread_draws(baseline, x, seed), x)
+
+  def test_elbo_iw_and_their_sweep_score_the_same_spread_draws(self):
+    model, _, _, _ = _model(spread_data=True, shift=0.6, std_factor=1.8)
+    x = _data(300)
+    seed = tf.constant([8, 1])
+    sweep = likelihood.importance_weighted_sweep(model, x, seed, num_samples=(1, 10, 100))
+    elbo = likelihood.spread_elbo(model, x, seed)
+    iw = likelihood.importance_weighted_log_likelihood(model, x, 10, seed)
+    self.assertEqual(sweep['elbo']['mean'], elbo['mean'])        # the same y and the same z
+    self.assertEqual(sweep['iw'][1]['log_likelihood'], iw['mean'])
+    rows = sweep['iw']
+    self.assertEqual([row['num_samples'] for row in rows], [1, 10, 100])
+    # On the same y, IW(K) - ELBO and IW(K) - IW(K') are paired differences: their standard
+    # errors are the per-image spread of the difference, far below either estimate's.
+    for row in rows[1:]:
+      self.assertGreater(row['log_likelihood'], sweep['elbo']['mean'])
+      self.assertGreater(row['gain'], 3. * row['gain_stderr'])
+      self.assertGreater(row['effective_sample_size'], 1.)
+      self.assertLessEqual(row['effective_sample_size'], row['num_samples'])
+      self.assertGreater(row['seconds'], 0.)
+    self.assertEqual(rows[0]['effective_sample_size'], 1.)
+    # K = 1 is the ELBO in expectation: the ELBO's KL is exact, IW(1)'s is one draw.
+    self.assertNear(rows[0]['log_likelihood'], sweep['elbo']['mean'],
+                    4. * np.hypot(rows[0]['stderr'], sweep['elbo']['stderr']))
+
+  def test_sweep_needs_increasing_positive_k(self):
+    model, _, _, _ = _model(spread_data=True)
+    for bad in ((), (10, 1), (0, 1), (5, 5)):
+      with self.assertRaisesRegex(ValueError, 'increasing positive'):
+        likelihood.importance_weighted_sweep(model, _data(2), tf.constant([0, 0]), bad)
+
+  def test_effective_sample_size_and_log_mean_exp(self):
+    self.assertAllClose(likelihood.effective_sample_size(np.zeros([5, 3])), [5., 5., 5.])
+    self.assertAllClose(likelihood.effective_sample_size(np.array([0., -1e4])), 1.)
+    log_w = np.array([[1000., 0.], [1000. + np.log(3.), np.log(3.)]])
+    self.assertAllClose(likelihood.log_mean_exp(log_w), np.log(2.) + np.array([1000., 0.]))
 
   def test_bits_per_dim(self):
     self.assertAllClose(likelihood.bits_per_dim(-784. * np.log(2.), 784), 1.)
