@@ -15,6 +15,8 @@ nets, about 2% for the MNIST MLP at batch 100.
 
 Spread EM is counted per iteration over all N points (see `spread_em_flops`): every arithmetic
 operation, abs, max and exp counts as 1 FLOP; random-number generation is not counted.
+
+AIS is counted per image (see `ais_flops`) from the decoder's gradient evaluations only.
 """
 
 import math
@@ -23,7 +25,7 @@ import keras
 
 from spreadtf.models import patch_conv
 
-__all__ = ['model_macs', 'train_step_flops', 'spread_em_flops']
+__all__ = ['model_macs', 'train_step_flops', 'spread_em_flops', 'ais_flops']
 
 _CONVS = (keras.layers.Conv2D, patch_conv.PatchConv2D)
 _TRANSPOSED_CONVS = (keras.layers.Conv2DTranspose, patch_conv.PatchConv2DTranspose)
@@ -103,3 +105,25 @@ def spread_em_flops(num_points, x_dim, z_dim, num_posterior_samples, common_rand
             + 4 * s * z * z + s * z)
   return (shared + n * s * (2 * z * z + z) + 2 * n * s * z + n * s + 2 * n * s * z
           + n * s * z + 2 * n * s * z * z)
+
+
+def ais_flops(decoder_macs, num_steps, num_chains, num_leapfrog_steps):
+  """FLOPs per image of AIS (`spreadtf.evaluation.ais`): its decoder gradient evaluations.
+
+  Each chain evaluates the gradient of log K(y - g(z)) with respect to z once per leapfrog step,
+  L per transition and T - 1 transitions, plus twice at its start (the exact h and gradient, and
+  HMC's bootstrap). A gradient with respect to the input only is 2 passes of the decoder's MACs
+  (forward and input gradient, no weight gradients), 4 FLOPs per MAC. Left out: the kernel's
+  log-density and the prior (O(pixels + latents) per evaluation, 0.4% for the MNIST MLP), the
+  encoder (one pass per image) and HMC's bookkeeping.
+
+  Args:
+    decoder_macs: MACs of one decoder forward pass (`model_macs(decoder)`).
+    num_steps: T.
+    num_chains: chains per image over all passes (estimate plus tuning).
+    num_leapfrog_steps: L.
+
+  Returns:
+    FLOPs per image (int).
+  """
+  return 4 * decoder_macs * num_chains * ((num_steps - 1) * num_leapfrog_steps + 2)

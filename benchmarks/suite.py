@@ -14,7 +14,7 @@ record is a flat dict, printed as one JSON line:
   load average when the task started: other processes on the machine skew every rate).
 
 Tasks are chosen by name from `TASKS`, a dict of task objects; each object knows its workload,
-its sizes and its reference, so nothing is parsed out of the name.
+its sizes and its reference (or that it has none), so nothing is parsed out of the name.
 """
 
 import dataclasses
@@ -23,13 +23,14 @@ import typing
 
 import tensorflow as tf
 
+from benchmarks import ais_timing
 from benchmarks import flops
 from benchmarks import hardware
 from benchmarks import references
 from benchmarks import spread_em_timing
 from benchmarks import vae_step_timing
 
-__all__ = ['SpreadEmTask', 'DeltaVaeTask', 'TASKS', 'PRECISIONS', 'configure', 'plan',
+__all__ = ['SpreadEmTask', 'DeltaVaeTask', 'AisTask', 'TASKS', 'PRECISIONS', 'configure', 'plan',
            'measure_matmul', 'run_task', 'format_table']
 
 PRECISIONS = ('float32', 'mixed_bfloat16')
@@ -125,6 +126,47 @@ class DeltaVaeTask:
     return 'torch_delta_vae.py', args, 'examples_per_s'
 
 
+@dataclasses.dataclass(frozen=True)
+class AisTask:
+  """AIS images/s (`spreadtf.evaluation.ais.ais_of`, tuning pass included); no reference.
+
+  `batch` is the number of images of the timed call, at the library's defaults (T = 300 from the
+  encoder, 8 chains plus 4 tuning chains, 5 leapfrog steps). 500 images are exactly one decoder
+  call of 4,000 codes, so 1,000 images take twice the time of the default batch.
+  """
+  network: vae_step_timing.Network
+  batch: int = 500
+  steps: int = 1
+  num_steps: int = 300
+  num_chains: int = 8
+  num_leapfrog_steps: int = 5
+  num_tuning_chains: int = 4
+
+  unit: typing.ClassVar[str] = 'example'
+  precisions: typing.ClassVar[tuple] = ('float32',)
+  reference_python: typing.ClassVar[None] = None
+
+  def configure(self, batch=None, steps=None, smoke=False):
+    """This task with another number of images; `smoke` gives 4 images and T = 3.
+
+    `steps` does not apply (one timed call).
+    """
+    del steps
+    task = dataclasses.replace(self, batch=4, num_steps=3) if smoke else self
+    return dataclasses.replace(task, batch=batch or task.batch)
+
+  def measure(self, precision):
+    """Returns `(images/s, FLOPs per image)` of spreadtf."""
+    del precision
+    result = ais_timing.time_ais(self.network, self.batch, self.num_steps, self.num_chains,
+                                 self.num_leapfrog_steps, self.num_tuning_chains)
+    return result['images_per_s'], result['flops_per_image']
+
+  def reference_command(self, precision):
+    """None: no reference implementation of this workload."""
+    del precision
+
+
 TASKS = {
     # Common random numbers, spreadtf's default E-step.
     'ica_em': SpreadEmTask(common_random_numbers=True),
@@ -134,6 +176,8 @@ TASKS = {
     'vae_mlp': DeltaVaeTask(vae_step_timing.MNIST_MLP, reference_net='mlp', batch=100, steps=20),
     # The paper's CelebA nets: about 9 GFLOPs per example, several seconds per step at batch 32.
     'vae_conv': DeltaVaeTask(vae_step_timing.CELEBA_CONV, reference_net='conv', batch=32, steps=3),
+    # AIS of the MNIST MLP delta-VAE at the library's defaults (several minutes on 2 cores).
+    'ais_mlp': AisTask(vae_step_timing.MNIST_MLP),
 }
 
 
@@ -176,9 +220,12 @@ def measure_matmul(smoke=False):
 
 def _reference(task, precision, pythons):
   """`(name, rate)` of the task's reference, or raises `references.Unavailable`."""
+  command = task.reference_command(precision)
+  if command is None:
+    raise references.Unavailable('no reference implementation of this task')
   if pythons is None:
     raise references.Unavailable('not run (--noreference)')
-  script, args, rate_key = task.reference_command(precision)
+  script, args, rate_key = command
   result = references.run(pythons.get(task.reference_python), script, args)
   if not isinstance(result.get(rate_key), (int, float)) or not result[rate_key] > 0.:
     raise references.Unavailable(f'{script} reported no positive {rate_key}: {result}')

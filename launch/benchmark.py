@@ -21,7 +21,8 @@ __all__ = []
 flags.DEFINE_multi_enum('task', list(suite.TASKS), list(suite.TASKS), 'Tasks to run, in order.')
 flags.DEFINE_multi_enum('precision', list(suite.PRECISIONS), list(suite.PRECISIONS),
                         'Precisions of the delta-VAE tasks (spread EM runs in float32).')
-flags.DEFINE_integer('batch', None, 'Batch size of the delta-VAE tasks (default: per task).')
+flags.DEFINE_integer('batch', None, 'Batch size of the delta-VAE tasks, images of the AIS task '
+                     '(default: per task).')
 flags.DEFINE_integer('steps', None, 'Timed steps or EM iterations (default: per task).')
 flags.DEFINE_bool('smoke', False, 'Tiny sizes and one step: checks the run, not the speed.')
 flags.DEFINE_bool('reference', True, 'Run the reference implementations.')

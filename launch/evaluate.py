@@ -3,6 +3,8 @@ r"""Evaluates a training run: held-out likelihood and sample quality, written to
   python launch/evaluate.py --workdir=runs/mnist5k/gaussian/seed=0
   python launch/evaluate.py --workdir=runs/celeba --num_importance_samples=100 \
       --max_likelihood_images=1000 --inception_weights=/weights/inception_v3_notop.h5
+  python launch/evaluate.py --workdir=runs/mnist5k/gaussian/seed=0 --features=none \
+      --ais_steps=300 --bdmc --iw_sweep=1,10,100,1000,5000
 
 Restores the run (its own operative_config.gin) at --checkpoint, by default the checkpoint its
 export holds ('selected'), and writes <workdir>/eval.json (with the step evaluated and the
@@ -35,6 +37,15 @@ flags.DEFINE_integer('num_importance_samples', 1000,
                      'K of the importance-weighted likelihood (0 skips it).', lower_bound=0)
 flags.DEFINE_integer('max_likelihood_images', None,
                      'Score only the first N held-out images with the IW likelihood.')
+flags.DEFINE_list('iw_sweep', [], 'K values of an IW sweep on one spread draw per image, e.g. '
+                  '1,10,100,1000,5000 (empty: none).')
+flags.DEFINE_integer('ais_steps', 0, 'AIS intermediate distributions (0: no AIS); 300 suffices '
+                     'for the MNIST MLP (docs/evaluation.md).', lower_bound=0)
+flags.DEFINE_integer('ais_chains', 8, 'AIS chains per image.', lower_bound=1)
+flags.DEFINE_integer('max_ais_images', None, 'Score only the first N held-out images with AIS '
+                     '(and simulate N for BDMC).')
+flags.DEFINE_bool('bdmc', False, 'Also the BDMC gap: forward and reverse AIS with the same '
+                  'settings on data simulated from the model (needs --ais_steps).')
 flags.DEFINE_integer('max_images', None, 'Use at most N held-out images (default: all).')
 flags.DEFINE_integer('num_samples', None, 'Generated images for FD/KID/precision/recall '
                      '(default: as many as held-out images).')
@@ -77,7 +88,11 @@ def main(argv):
       feature_extractor=extractor, num_samples=FLAGS.num_samples,
       num_sample_sets=FLAGS.num_sample_sets, max_images=FLAGS.max_images,
       max_likelihood_images=FLAGS.max_likelihood_images, seed=FLAGS.seed,
-      gin_bindings=FLAGS.gin_bindings, checkpoint=FLAGS.checkpoint)
+      gin_bindings=FLAGS.gin_bindings, checkpoint=FLAGS.checkpoint,
+      likelihood_options=dict(
+          iw_sweep=[int(k) for k in FLAGS.iw_sweep], ais_steps=FLAGS.ais_steps,
+          ais_chains=FLAGS.ais_chains, max_ais_images=FLAGS.max_ais_images, bdmc=FLAGS.bdmc,
+          dequantized_samples=FLAGS.num_importance_samples))
   logging.info('wrote %s', workdir_layout.WorkdirLayout(FLAGS.workdir).eval)
   print(json.dumps(evaluation_run.summary(result), indent=1))
 

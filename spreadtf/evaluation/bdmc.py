@@ -64,8 +64,8 @@ def _seed(seed, salt, index):
   return tf.random.experimental.stateless_fold_in(salted, index)
 
 
-def bdmc(model, num_images, seed, num_steps=100, num_chains=16, num_leapfrog_steps=10,
-         initial='prior', num_reverse_chains=1, num_tuning_chains=4, max_decoder_batch=4000,
+def bdmc(model, num_images, seed, num_steps=300, num_chains=8, num_leapfrog_steps=5,
+         initial='encoder', num_reverse_chains=1, num_tuning_chains=4, max_decoder_batch=4000,
          verbose=False):
   """Forward and reverse AIS on `num_images` points simulated from the model: the BDMC gap.
 

@@ -9,6 +9,8 @@ spread and the data are the ones it trained with), at the checkpoint it exported
   * `iw_log_likelihood`: the importance-weighted log p~(y) with K samples from q(z | y), with its
     standard error over images (a likelihood of data spread with the run's kernel: it compares
     only between runs with the same spread; the VAE baseline's is of the clean data);
+  * on request (`likelihood_options`), the IW K sweep, AIS with its BDMC gap and a VAE baseline's
+    dequantised bits/dim, all on the same spread draws (`spreadtf.evaluation.likelihood_bounds`);
   * `sharpness` (the variance of the Laplacian, a blur measure in pixel space) of generated
     images, next to `sharpness_real`, the same of the held-out images;
   * with a feature extractor: `frechet_distance`, `kid` / `kid_std`, `precision` / `recall`
@@ -35,6 +37,7 @@ from spreadtf import files
 from spreadtf import seeding
 from spreadtf.evaluation import features
 from spreadtf.evaluation import likelihood
+from spreadtf.evaluation import likelihood_bounds
 from spreadtf.evaluation import sample_quality
 from spreadtf.evaluation import sharpness
 from spreadtf.training import run_restoring
@@ -118,7 +121,8 @@ _QUALITY = ('frechet_distance', 'kid', 'kid_std', 'precision', 'recall')
 
 def evaluate(workdir, num_importance_samples=1000, feature_extractor=None, num_samples=None,
              num_sample_sets=1, max_images=None, max_likelihood_images=None, seed=0,
-             gin_bindings=(), checkpoint='selected', max_decoder_batch=10000, verbose=True):
+             gin_bindings=(), checkpoint='selected', max_decoder_batch=10000,
+             likelihood_options=None, verbose=True):
   """Evaluates the run in `workdir` and writes `<workdir>/eval.json` (see the module docstring).
 
   Args:
@@ -139,6 +143,8 @@ def evaluate(workdir, num_importance_samples=1000, feature_extractor=None, num_s
     checkpoint: 'selected' (default: the checkpoint the run exported), 'best' (the best
       held-out ELBO's, else the latest), 'latest' or a prefix (`run_restoring.restore_run`).
     max_decoder_batch: decoder evaluations per call of the likelihood estimate.
+    likelihood_options: None, or keyword arguments of `likelihood_bounds.likelihood_fields`
+      (`iw_sweep`, `ais_steps`, `bdmc`, ...).
     verbose: progress bars.
 
   Returns:
@@ -169,11 +175,14 @@ def evaluate(workdir, num_importance_samples=1000, feature_extractor=None, num_s
   if num_importance_samples:
     images = real[:max_likelihood_images]
     iw = likelihood.importance_weighted_log_likelihood(
-        model, images, num_importance_samples, seeds['iw'], max_decoder_batch, verbose)
+        model, images, num_importance_samples, seeds['elbo'], max_decoder_batch, verbose)
     result.update(iw_log_likelihood=iw['mean'], iw_log_likelihood_stderr=iw['stderr'],
                   iw_bits_per_dim=likelihood.bits_per_dim(iw['mean'], num_dims),
                   iw_num_samples=num_importance_samples, iw_num_images=len(images),
                   iw_elbo_same_draws=iw['elbo'])
+  if likelihood_options:   # the same seed as the ELBO's and IW's: the same spread draws y
+    result.update(likelihood_bounds.likelihood_fields(model, real, seeds['elbo'],
+                                                      verbose=verbose, **likelihood_options))
 
   sharpness_samples = generate(model, len(real), seeds['samples'])
   result.update(sharpness=sharpness.laplacian_variance(sharpness_samples),
@@ -213,6 +222,7 @@ def summary(result):
   """The headline numbers of an `evaluate` result (what the launcher prints)."""
   keys = ('step', 'exported_step', 'evaluated_is_exported', 'test_elbo',
           'test_elbo_bits_per_dim', 'iw_log_likelihood', 'iw_log_likelihood_stderr',
-          'iw_num_samples', 'frechet_distance', 'kid', 'kid_std', 'precision', 'recall',
+          'iw_num_samples', 'ais_log_likelihood', 'ais_log_likelihood_stderr', 'bdmc_gap',
+          'dequantized_bits_per_dim', 'frechet_distance', 'kid', 'kid_std', 'precision', 'recall',
           'eval_seconds')
   return {k: result[k] for k in keys if k in result}

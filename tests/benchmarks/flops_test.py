@@ -54,6 +54,12 @@ class FlopsTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(encoder_macs + decoder_macs, 1_502_412_800)
     self.assertEqual(flops.train_step_flops(encoder_macs + decoder_macs), 9_014_476_800)
 
+  def test_ais_counts_two_decoder_passes_per_leapfrog_step_of_every_chain(self):
+    # T = 3: 2 transitions of 4 leapfrog steps, plus 2 evaluations at the start, = 10 gradients
+    # per chain; 5 chains; a gradient is 2 passes of 100 MACs at 2 FLOPs per MAC.
+    self.assertEqual(flops.ais_flops(100, num_steps=3, num_chains=5, num_leapfrog_steps=4),
+                     10 * 5 * 2 * 100 * 2)
+
   def test_layer_of_unknown_cost_raises(self):
     inputs = keras.Input((8, 2))
     model = keras.Model(inputs, keras.layers.Conv1D(3, 2, name='temporal')(inputs))

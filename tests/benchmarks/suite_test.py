@@ -92,6 +92,29 @@ class ConfigureTest(tf.test.TestCase, parameterized.TestCase):
                             '--precision', 'bfloat16'])
 
 
+class AisTaskTest(tf.test.TestCase):
+
+  def test_scores_images_at_the_library_defaults_without_a_reference(self):
+    task = suite.TASKS['ais_mlp']
+    self.assertEqual((task.batch, task.num_steps, task.num_chains, task.num_leapfrog_steps,
+                      task.num_tuning_chains), (500, 300, 8, 5, 4))
+    self.assertEqual(task.network.image_shape, (28, 28, 1))
+    smoke = task.configure(smoke=True)
+    self.assertEqual((smoke.batch, smoke.num_steps), (4, 3))
+    self.assertEqual(task.configure(batch=1000, steps=7).batch, 1000)
+    self.assertIsNone(task.reference_command('float32'))
+    self.assertEqual([(name, precision) for name, _, precision in
+                      suite.plan(['ais_mlp'], ['float32', 'mixed_bfloat16'])],
+                     [('ais_mlp', 'float32')])
+
+  def test_smoke_run_records_the_missing_reference(self):
+    record = suite.run_task('ais_mlp', suite.TASKS['ais_mlp'].configure(smoke=True), 'float32',
+                            _MATMUL, {'numpy': sys.executable})
+    self.assertGreater(record['spreadtf_rate'], 0.)
+    self.assertEqual(record['reference_error'], 'no reference implementation of this task')
+    self.assertEqual(record['unit'], 'example')
+
+
 class PlanTest(tf.test.TestCase, parameterized.TestCase):
 
   @parameterized.named_parameters(

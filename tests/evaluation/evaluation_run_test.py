@@ -94,6 +94,18 @@ class EvaluateTest(tf.test.TestCase):
       self.assertEqual(first[key], again[key])
       self.assertNotEqual(first[key], other[key])
 
+  def test_writes_the_ais_bdmc_and_sweep_fields_on_request(self):
+    evaluation_run.evaluate(self.run_dir, num_importance_samples=4, verbose=False,
+                            likelihood_options=dict(iw_sweep=[1, 4], ais_steps=3, ais_chains=2,
+                                                    max_ais_images=4, bdmc=True))
+    with open(os.path.join(self.run_dir, 'eval.json')) as f:
+      written = json.load(f)
+    # The sweep's K = 4 and the IW field score the same spread draws with the same seed.
+    self.assertEqual(written['iw_sweep'][1]['log_likelihood'], written['iw_log_likelihood'])
+    for key in ('ais_log_likelihood', 'ais_log_likelihood_stderr', 'bdmc_gap', 'iw_sweep_elbo'):
+      self.assertTrue(np.isfinite(written[key]), key)
+    self.assertEqual((written['ais_num_images'], written['bdmc_num_images']), (4, 4))
+
   def test_scores_the_exported_weights_not_fresh_ones(self):
     # The run exported its latest checkpoint (the default): the restored decoder is that one,
     # bit for bit, and eval.json says so.
