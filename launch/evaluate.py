@@ -99,4 +99,7 @@ def main(argv):
 
 if __name__ == '__main__':
   flags.mark_flag_as_required('workdir')
+  flags.register_multi_flags_validator(
+      ['bdmc', 'ais_steps'], lambda f: not f['bdmc'] or f['ais_steps'] > 0,
+      '--bdmc runs AIS both ways with the AIS settings: also set --ais_steps (e.g. 300).')
   app.run(main)

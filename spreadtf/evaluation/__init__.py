@@ -1,8 +1,12 @@
 """Evaluation of trained runs: held-out likelihood, sample quality in a feature space, reports.
 
-Modules: `likelihood` (spread ELBO and importance-weighted log p~(y)), `sample_quality`
-(Frechet distance, KID, precision/recall), `features` (feature extractors), `feature_classifier`
-(the default mnist5k feature classifier), `evaluation_run` (the root behind `launch/evaluate.py`;
+Modules: `likelihood` (spread ELBO, importance-weighted log p~(y) and its K sweep, on one spread
+draw per image), `ais` (annealed importance sampling of log p~(y)), `bdmc` (forward and reverse
+AIS bounds on data simulated from the model), `spread_likelihood` (every run scored by log q~(y)
+on the same spread data; the dequantised likelihood of VAE baselines), `likelihood_bounds` (their
+`eval.json` fields), `sample_quality` (Frechet distance, KID, precision/recall), `features`
+(feature extractors), `feature_classifier` (the default mnist5k feature classifier),
+`evaluation_run` (the root behind `launch/evaluate.py`;
 it reads a trained run through `spreadtf.training.run_restoring`), `report` (tables and plots over
 several runs, behind `launch/report.py`), `statistics` (intervals over seeds, Welch and
 permutation tests, Hedges' g, bootstrap over test images, Holm), `comparisons` (a study's declared

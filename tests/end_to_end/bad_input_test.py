@@ -156,6 +156,12 @@ class BadInputTest(tf.test.TestCase, parameterized.TestCase):
         "RuntimeError: --strategy=tpu found no TPU for --tpu='' (ValueError: Please provide a "
         'TPU Name to connect to.); pass --tpu=NAME')
 
+  def test_evaluate_launcher_refuses_bdmc_without_ais(self):
+    workdir = self.create_tempdir().full_path
+    _earlier_run(workdir)
+    self._assert_fails_keeping_workdir(workdir, 'evaluate.py', ['--bdmc', '--features=none'],
+                                       '--bdmc runs AIS both ways', '--ais_steps')
+
 
 if __name__ == '__main__':
   tf.test.main()
