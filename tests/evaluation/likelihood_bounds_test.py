@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from spreadtf import files
+from spreadtf.evaluation import ais
 from spreadtf.evaluation import likelihood
 from spreadtf.evaluation import likelihood_bounds
 from tests import testing
@@ -24,6 +25,9 @@ class LikelihoodFieldsTest(tf.test.TestCase):
     self.assertEqual(fields['iw_sweep_elbo'], likelihood.spread_elbo(model, images, seed)['mean'])
     self.assertEqual((fields['ais_num_images'], fields['ais_num_steps'], fields['ais_num_chains'],
                       fields['ais_initial'], fields['bdmc_num_images']), (10, 5, 3, 'encoder', 10))
+    # AIS scores the same spread draws as the ELBO and the sweep (the same seed's y).
+    self.assertEqual(fields['ais_log_likelihood'], ais.ais_log_likelihood(
+        model, images[:10], seed, num_steps=5, num_chains=3)['mean'])
     self.assertAllClose(fields['ais_bits_per_dim'],
                         -fields['ais_log_likelihood'] / (4. * np.log(2.)))
     self.assertNear(fields['bdmc_gap'], fields['bdmc_upper'] - fields['bdmc_lower'], 1e-9)
