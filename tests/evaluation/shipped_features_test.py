@@ -88,27 +88,29 @@ class BlurSensitiveViewTest(tf.test.TestCase):
   def test_blurred_digits_rank_below_real_ones(self):
     real = self._scores('autoencoder', self.candidates)
     blurred = self._scores('autoencoder', degradations.gaussian_blur(self.candidates, 1.))
-    # docs/sample_quality.md, over 5 draws of the held-out digits: FD real 44 +- 2 against
-    # blurred 240 +- 5, KID 0.00 +- 0.01 against 2.4, recall 0.91 against 0.12. The margins below
-    # are a quarter of the gaps or less, many standard deviations from either side.
-    self.assertGreater(blurred['frechet_distance'], real['frechet_distance'] + 100.)
-    self.assertGreater(blurred['kid'], real['kid'] + 1.)
+    # Measured on this draw: FD 1.9 against 9.7, KID -0.007 against 0.145, recall 0.90 against
+    # 0.11; over draws of the held-out digits the real row varies by sd 0.1 to 0.3 (FD), 0.005
+    # (KID), 0.02 (recall) (docs/sample_quality.md). Each margin is about half its gap, over 10
+    # standard deviations from either side, so it holds on any CPU's round-off.
+    self.assertGreater(blurred['frechet_distance'], real['frechet_distance'] + 4.)
+    self.assertGreater(blurred['kid'], real['kid'] + 0.07)
     self.assertLess(blurred['recall'], real['recall'] - 0.5)
 
   def test_blur_weighs_more_against_mode_dropping_than_in_the_classifier_view(self):
     labels = mnist5k.load_mnist5k('test')[1]
     half = calibration.stratified_split(labels, 500, seed=0)[0]
     defects = {'real': self.candidates,
-               'blurred': degradations.box_blur(self.candidates, 3),
+               'blurred': degradations.gaussian_blur(self.candidates, 1.),
                'dropped': degradations.keep_classes(self.candidates, labels[half], range(5))}
     weights = {}
     for view in ('classifier', 'autoencoder'):
       fd = {name: self._scores(view, images)['frechet_distance']
             for name, images in defects.items()}
       weights[view] = (fd['blurred'] - fd['real']) / (fd['dropped'] - fd['real'])
-    # Measured: 0.53 (classifier) against 0.80 (autoencoder) for the 3x3 box blur; the classifier
-    # counts a box blur as half as bad as losing half the classes.
-    self.assertGreater(weights['autoencoder'], weights['classifier'] + 0.15)
+    # The FD of blurred digits in units of the FD of losing half the classes (both above the real
+    # floor). Measured on three draws: 0.76, 0.76, 0.70 (classifier) against 1.19, 1.17, 1.09
+    # (autoencoder): the margin is half the smallest gap.
+    self.assertGreater(weights['autoencoder'], weights['classifier'] + 0.2)
 
 
 if __name__ == '__main__':
