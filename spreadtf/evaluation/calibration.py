@@ -167,12 +167,12 @@ def markdown_table(rows, digits=None):
 
   Args:
     rows: the output of `mean_over_repeats`.
-    digits: `{metric: decimals}`; default FD 1, KID 2, precision and recall 2, sharpness 3.
+    digits: `{metric: decimals}`; default FD 1, KID 3, precision and recall 2 (sharpness: 3).
 
   Returns:
     The table as a string (header, separator, a line per row).
   """
-  digits = dict({'frechet_distance': 1, 'kid': 2, 'precision': 2, 'recall': 2}, **(digits or {}))
+  digits = dict({'frechet_distance': 1, 'kid': 3, 'precision': 2, 'recall': 2}, **(digits or {}))
   views = [key for key, value in rows[0].items() if isinstance(value, dict)]
   header = ['images', 'n', 'sharpness'] + [f'{_TITLES[metric]} ({view})' for view in views
                                            for metric in METRICS]

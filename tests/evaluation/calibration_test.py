@@ -85,7 +85,7 @@ class AverageAndTableTest(tf.test.TestCase):
     merged = calibration.mean_over_repeats([self._rows(1., 0.5), self._rows(3., 0.7)])
     lines = calibration.markdown_table(merged).splitlines()
     self.assertEqual(lines[0], '| images | n | sharpness | FD (v) | KID (v) | P (v) | R (v) |')
-    self.assertEqual(lines[2], '| real | 10 | 0.500 | 2.0 +- 1.4 | 0.10 | 0.90 | 0.60 +- 0.14 |')
+    self.assertEqual(lines[2], '| real | 10 | 0.500 | 2.0 +- 1.4 | 0.100 | 0.90 | 0.60 +- 0.14 |')
     self.assertLen(lines, 3)
 
 
