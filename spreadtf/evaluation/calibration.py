@@ -10,9 +10,10 @@ docs/sample_quality.md holds the measured table for the shipped mnist5k views.
     rows = calibration.calibrate(candidates, labels, reference, extractors, seed=0)
     print(calibration.markdown_table(calibration.mean_over_repeats([rows])))
 
-`mnist5k_calibration(num_repeats)` (the root of `launch/calibrate_metrics.py`) does it for the
-held-out mnist5k digits: each repeat draws a stratified 500 of them as candidates and scores them
-against the rest.
+`mnist5k_calibration(extractors, num_repeats)` (the root of `launch/calibrate_metrics.py`) does it
+for the 1,500 held-out mnist5k digits (validation and test): each repeat draws a stratified 500 of
+them as candidates and scores them against the other 1,000, the sizes of `eval.json`'s
+validation-against-test reference.
 """
 
 import dataclasses
@@ -187,15 +188,13 @@ def markdown_table(rows, digits=None):
 def held_out_digits(data_path=None):
   """The mnist5k digits that no shipped extractor and no training run has seen, with labels.
 
+  The 500 validation digits and the 1,000 test digits, in that order.
+
   Returns:
-    `(images, labels)`: float32 `[num, 28, 28, 1]` and int64 `[num]`.
+    `(images, labels)`: float32 `[1500, 28, 28, 1]` and int64 `[1500]`.
   """
-  # TODO(lead): once the 'validation' split is on main, pool it with the test digits (1,500
-  # held-out digits: candidates 500 against a reference of 1,000, the sizes of eval.json's
-  # validation-against-test reference) by replacing the next line with
-  #   return tuple(map(np.concatenate, zip(*(mnist5k.load_mnist5k(split, data_path)
-  #                                          for split in ('validation', 'test')))))
-  return mnist5k.load_mnist5k('test', data_path)
+  splits = [mnist5k.load_mnist5k(split, data_path) for split in ('validation', 'test')]
+  return tuple(np.concatenate(parts) for parts in zip(*splits, strict=True))
 
 
 def stratified_split(labels, num_first, seed):

@@ -11,10 +11,11 @@ spread and the data are the ones it trained with), at the checkpoint it exported
     only between runs with the same spread; the VAE baseline's is of the clean data);
   * `sharpness` (the variance of the Laplacian, a blur measure in pixel space) of generated
     images, next to `sharpness_real`, the same of the held-out images;
-  * with a feature extractor: `frechet_distance`, `kid` / `kid_std`, `precision` / `recall`
-    between generated images x = g(z) (no noise added) and the held-out real images, plus the
-    same numbers between real training and held-out images (`real_data_reference`: the floor a
-    perfect model would reach with this many images).
+  * with a feature extractor (or several views): `frechet_distance`, `kid` / `kid_std`,
+    `precision` / `recall` between generated images x = g(z) (no noise added) and the held-out
+    real images, averaged over `num_sample_sets` generated sets, plus the same numbers between
+    validation and held-out images (`real_data_reference`: the floor a perfect model would reach
+    with this many images).
 
 Everything is seeded (`seed`; each use its named stateless seed, `seeding.stateless_seed`), so a
 re-run gives the same numbers. `eval.json` names the checkpoint and `step` evaluated, the run's
@@ -63,7 +64,7 @@ def held_out_images(run, split='test', max_images=None, seed=0):
 
   Args:
     run: a `run_restoring.RestoredRun`.
-    split: 'test' (held out) or 'train'.
+    split: 'test' (held out), 'validation' or 'train'.
     max_images: None, or stop after this many.
     seed: shuffle seed of the training split.
 
@@ -177,9 +178,8 @@ def evaluate(workdir, num_importance_samples=1000, feature_extractor=None, num_s
         real, lambda i: generate(model, num_samples or len(real),
                                  tf.random.experimental.stateless_fold_in(seeds['samples'], i)),
         feature_extractor, num_sample_sets, seed,
-        # TODO(lead): 'validation' once every data source has it (issue 16): the mnist5k
-        # extractors were trained on the training digits, so this reference flatters them.
-        reference_images=held_out_images(run, 'train', len(real))))
+        # Validation, not training images: the mnist5k extractors were trained on the latter.
+        reference_images=held_out_images(run, 'validation', len(real))))
   result['eval_seconds'] = time.perf_counter() - start
 
   files.write_json(run.layout.eval, files.json_ready(result))

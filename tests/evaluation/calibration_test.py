@@ -102,7 +102,9 @@ class SplitTest(tf.test.TestCase):
       calibration.stratified_split(labels, 300, seed=0)
 
   def test_held_out_digits_are_never_training_digits(self):
-    held_out = calibration.held_out_digits()[0].reshape(-1, 784)
+    held_out, labels = calibration.held_out_digits()
+    self.assertEqual((held_out.shape, labels.shape), ((1500, 28, 28, 1), (1500,)))
+    held_out = held_out.reshape(-1, 784)
     train = mnist5k.load_mnist5k('train')[0].reshape(-1, 784)
     shared = {row.tobytes() for row in held_out} & {row.tobytes() for row in train}
     self.assertEmpty(shared)
