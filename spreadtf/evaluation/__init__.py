@@ -1,8 +1,12 @@
 """Evaluation of trained runs: held-out likelihood, sample quality in a feature space, reports.
 
 Modules: `likelihood` (spread ELBO and importance-weighted log p~(y)), `sample_quality`
-(Frechet distance, KID, precision/recall), `features` (feature extractors), `feature_classifier`
-(the default mnist5k feature classifier), `evaluation_run` (the root behind `launch/evaluate.py`;
+(Frechet distance, KID, precision/recall), `sample_sets` (the metrics over several generated sets
+and feature views), `features` (feature extractors), `shipped_features` (the two mnist5k views
+that ship with spreadtf, SHA-256 pinned by `pinned_weights`: `feature_classifier`, the default
+digit classifier, and `feature_autoencoder`, the blur-sensitive view), `calibration` and
+`degradations` (what each metric catches, on held-out digits with known defects),
+`evaluation_run` (the root behind `launch/evaluate.py`;
 it reads a trained run through `spreadtf.training.run_restoring`), `report` (tables and plots over
 several runs, behind `launch/report.py`), `statistics` (intervals over seeds, Welch and
 permutation tests, Hedges' g, bootstrap over test images, Holm), `comparisons` (a study's declared
