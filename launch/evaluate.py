@@ -9,28 +9,27 @@ r"""Evaluates a training run: held-out likelihood and sample quality, written to
 Restores the run (its own operative_config.gin) at --checkpoint, by default the checkpoint its
 export holds ('selected'), and writes <workdir>/eval.json (with the step evaluated and the
 exported step), <workdir>/eval_samples.png and TensorBoard scalars eval/* (see
-spreadtf/evaluation/evaluation_run.py). Sample-quality metrics are computed in the feature space of
---features: 'default' is the mnist5k digit classifier at runs/features/mnist5k (train it once with
-launch/train_features.py) for 28x28x1 runs, a path is any SavedModel or .keras model, 'none'
-skips them; --inception_weights uses InceptionV3 pool features with weights you supply.
+spreadtf/evaluation/evaluation_run.py). Sample-quality metrics are the mean over
+--num_sample_sets sets of generated images (default 5), in the feature space of --features:
+'default' scores 28x28x1 runs in both shipped mnist5k views (the digit classifier, then the
+blur-sensitive autoencoder, whose keys are prefixed `autoencoder_`; weights in the package,
+SHA-256 pinned, nothing to train), 'classifier' or 'autoencoder' in one of them, a path is any
+SavedModel or .keras model, 'none' skips them; --inception_weights uses InceptionV3 pool features
+with weights you supply.
 """
 
 import json
-import os
 
 from absl import app
 from absl import flags
 from absl import logging
 
 from spreadtf.evaluation import evaluation_run
-from spreadtf.evaluation import feature_classifier
 from spreadtf.evaluation import features as features_lib
+from spreadtf.evaluation import shipped_features
 from spreadtf.training import workdir_layout
 
 __all__ = []
-
-_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_FEATURES = os.path.join(_REPO, feature_classifier.DEFAULT_DIR)
 
 flags.DEFINE_string('workdir', None, 'The training run to evaluate.')
 flags.DEFINE_integer('num_importance_samples', 1000,
@@ -49,10 +48,11 @@ flags.DEFINE_bool('bdmc', False, 'Also the BDMC gap: forward and reverse AIS wit
 flags.DEFINE_integer('max_images', None, 'Use at most N held-out images (default: all).')
 flags.DEFINE_integer('num_samples', None, 'Generated images for FD/KID/precision/recall '
                      '(default: as many as held-out images).')
-flags.DEFINE_integer('num_sample_sets', 1, 'Independent generated sets; sample-quality metrics '
-                     'are their mean (and std).', lower_bound=1)
+flags.DEFINE_integer('num_sample_sets', 5, 'Independent generated sets; sample-quality metrics '
+                     'are their mean, with <metric>_std_over_sets.', lower_bound=1)
 flags.DEFINE_string('features', 'default',
-                    "Feature extractor: 'default', 'none', or a SavedModel / .keras path.")
+                    "Feature extractor: 'default' (both shipped mnist5k views), 'classifier' or "
+                    "'autoencoder' (one of them), 'none', or a SavedModel / .keras path.")
 flags.DEFINE_string('inception_weights', None,
                     'InceptionV3 (no top) weights file: use its pool features instead.')
 flags.DEFINE_string('checkpoint', 'selected', "'selected' (the checkpoint the run exported), "
@@ -64,19 +64,15 @@ FLAGS = flags.FLAGS
 
 
 def _feature_extractor(features, inception_weights):
-  """The extractor the flags name, or None; the default one only where it exists."""
+  """The extractor(s) the flags name, or None."""
   if features == 'none' and not inception_weights:
     return None
   if inception_weights:
     return features_lib.inception_v3(inception_weights)
   if features == 'default':
-    if not os.path.isdir(DEFAULT_FEATURES):
-      raise FileNotFoundError(
-          f'the default feature extractor {DEFAULT_FEATURES} does not exist: train it once with '
-          f'`python launch/train_features.py --out={DEFAULT_FEATURES}`, or pass '
-          '--features=PATH (a SavedModel or .keras model), --inception_weights=PATH, or '
-          '--features=none to skip the sample-quality metrics.')
-    features = DEFAULT_FEATURES
+    return shipped_features.load_default_extractors()
+  if features in shipped_features.SHIPPED:
+    return {features: shipped_features.load_extractor(features)}
   return features_lib.load_feature_extractor(features)
 
 

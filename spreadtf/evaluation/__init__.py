@@ -4,8 +4,12 @@ Modules: `likelihood` (spread ELBO, importance-weighted log p~(y) and its K swee
 draw per image), `ais` (annealed importance sampling of log p~(y)), `bdmc` (forward and reverse
 AIS bounds on data simulated from the model), `spread_likelihood` (every run scored by log q~(y)
 on the same spread data; the dequantised likelihood of VAE baselines), `likelihood_bounds` (their
-`eval.json` fields), `sample_quality` (Frechet distance, KID, precision/recall), `features`
-(feature extractors), `feature_classifier` (the default mnist5k feature classifier),
+`eval.json` fields), `sample_quality` (Frechet distance, KID, precision/recall), `sample_sets`
+(the metrics over several generated sets and feature views), `features` (feature extractors),
+`shipped_features` (the two mnist5k views that ship with spreadtf, SHA-256 pinned by
+`pinned_weights`: `feature_classifier`, the default digit classifier, and `feature_autoencoder`,
+the blur-sensitive view), `calibration` and `degradations` (what each metric catches, on held-out
+digits with known defects),
 `evaluation_run` (the root behind `launch/evaluate.py`;
 it reads a trained run through `spreadtf.training.run_restoring`), `report` (tables and plots over
 several runs, behind `launch/report.py`), `statistics` (intervals over seeds, Welch and

@@ -13,10 +13,11 @@ spread and the data are the ones it trained with), at the checkpoint it exported
     dequantised bits/dim, all on the same spread draws (`spreadtf.evaluation.likelihood_bounds`);
   * `sharpness` (the variance of the Laplacian, a blur measure in pixel space) of generated
     images, next to `sharpness_real`, the same of the held-out images;
-  * with a feature extractor: `frechet_distance`, `kid` / `kid_std`, `precision` / `recall`
-    between generated images x = g(z) (no noise added) and the held-out real images, plus the
-    same numbers between real training and held-out images (`real_data_reference`: the floor a
-    perfect model would reach with this many images).
+  * with a feature extractor (or several views): `frechet_distance`, `kid` / `kid_std`,
+    `precision` / `recall` between generated images x = g(z) (no noise added) and the held-out
+    real images, averaged over `num_sample_sets` generated sets, plus the same numbers between
+    validation and held-out images (`real_data_reference`: the floor a perfect model would reach
+    with this many images).
 
 Everything is seeded (`seed`; each use its named stateless seed, `seeding.stateless_seed`), so a
 re-run gives the same numbers. `eval.json` names the checkpoint and `step` evaluated, the run's
@@ -38,7 +39,7 @@ from spreadtf import seeding
 from spreadtf.evaluation import features
 from spreadtf.evaluation import likelihood
 from spreadtf.evaluation import likelihood_bounds
-from spreadtf.evaluation import sample_quality
+from spreadtf.evaluation import sample_sets
 from spreadtf.evaluation import sharpness
 from spreadtf.training import run_restoring
 from spreadtf.training import summaries
@@ -66,7 +67,7 @@ def held_out_images(run, split='test', max_images=None, seed=0):
 
   Args:
     run: a `run_restoring.RestoredRun`.
-    split: 'test' (held out) or 'train'.
+    split: 'test' (held out), 'validation' or 'train'.
     max_images: None, or stop after this many.
     seed: shuffle seed of the training split.
 
@@ -98,14 +99,6 @@ def generate(model, num, seed, batch_size=500):
   return np.concatenate(batches)
 
 
-def _sample_quality(extractor, real, fake, seed):
-  # KID subsets of at most half of each set, so its std over subsets means something (with
-  # 1,000 held-out digits a subset of 1,000 would be the whole set every time).
-  subset_size = min(1000, len(real) // 2, len(fake) // 2)
-  return sample_quality.sample_quality(extractor(real), extractor(fake), seed=seed,
-                                       kid_subset_size=max(2, subset_size))
-
-
 def _spread_description(spread):
   description = {'class': type(spread).__name__}
   for name in ('scale', 'rank', 'lipschitz'):
@@ -116,11 +109,8 @@ def _spread_description(spread):
   return description
 
 
-_QUALITY = ('frechet_distance', 'kid', 'kid_std', 'precision', 'recall')
-
-
 def evaluate(workdir, num_importance_samples=1000, feature_extractor=None, num_samples=None,
-             num_sample_sets=1, max_images=None, max_likelihood_images=None, seed=0,
+             num_sample_sets=5, max_images=None, max_likelihood_images=None, seed=0,
              gin_bindings=(), checkpoint='selected', max_decoder_batch=10000,
              likelihood_options=None, verbose=True):
   """Evaluates the run in `workdir` and writes `<workdir>/eval.json` (see the module docstring).
@@ -128,12 +118,14 @@ def evaluate(workdir, num_importance_samples=1000, feature_extractor=None, num_s
   Args:
     workdir: a `launch/train.py` workdir with a checkpoint.
     num_importance_samples: K of the importance-weighted likelihood (0: skip it).
-    feature_extractor: None (no sample-quality metrics) or a
-      `spreadtf.evaluation.features.FeatureExtractor`.
+    feature_extractor: None (no sample-quality metrics), a
+      `spreadtf.evaluation.features.FeatureExtractor`, or `{view: FeatureExtractor}` (e.g.
+      `shipped_features.load_default_extractors()`; keys: `sample_sets.score_sample_sets`).
     num_samples: generated images for the sample-quality metrics (None: as many as held-out
       images).
-    num_sample_sets: independent sets of generated images; the sample-quality metrics are their
-      mean, with `<metric>_std_over_sets` when > 1 (the paper averaged FID over 5 measurements).
+    num_sample_sets: independent sets of generated images (default 5: the paper averaged FID
+      over 5 measurements); the sample-quality metrics are their mean, with
+      `<metric>_std_over_sets` (the spread of one set's score) when > 1.
       `kid_std` is KID's own spread over subsets (of at most half of each set).
     max_images: None (the whole held-out split) or at most this many held-out images.
     max_likelihood_images: None (all held-out images) or the first this many for the
@@ -191,21 +183,12 @@ def evaluate(workdir, num_importance_samples=1000, feature_extractor=None, num_s
   files.write_bytes(run.layout.eval_samples,
                     summaries.to_png(summaries.image_grid(tf.constant(grid))).numpy())
   if feature_extractor is not None:
-    sets = []
-    for i in range(num_sample_sets):
-      fake = generate(model, num_samples or len(real),
-                      tf.random.experimental.stateless_fold_in(seeds['samples'], i))
-      sets.append(_sample_quality(feature_extractor, real, fake, seed + i))
-    for key in _QUALITY:
-      values = [s[key] for s in sets]
-      result[key] = float(np.mean(values))
-      if num_sample_sets > 1:
-        result[f'{key}_std_over_sets'] = float(np.std(values, ddof=1))
-    result.update(num_generated=len(fake), num_sample_sets=num_sample_sets)
-    reference = _sample_quality(feature_extractor, held_out_images(run, 'train', len(real)),
-                                real, seed)
-    result['real_data_reference'] = {k: reference[k] for k in _QUALITY}
-    result['feature_extractor'] = feature_extractor.description()
+    result.update(sample_sets.score_sample_sets(
+        real, lambda i: generate(model, num_samples or len(real),
+                                 tf.random.experimental.stateless_fold_in(seeds['samples'], i)),
+        feature_extractor, num_sample_sets, seed,
+        # Validation, not training images: the mnist5k extractors were trained on the latter.
+        reference_images=held_out_images(run, 'validation', len(real))))
   result['eval_seconds'] = time.perf_counter() - start
 
   files.write_json(run.layout.eval, files.json_ready(result))
@@ -224,5 +207,6 @@ def summary(result):
           'test_elbo_bits_per_dim', 'iw_log_likelihood', 'iw_log_likelihood_stderr',
           'iw_num_samples', 'ais_log_likelihood', 'ais_log_likelihood_stderr', 'bdmc_gap',
           'dequantized_bits_per_dim', 'frechet_distance', 'kid', 'kid_std', 'precision', 'recall',
-          'eval_seconds')
+          'autoencoder_frechet_distance', 'autoencoder_kid', 'autoencoder_precision',
+          'autoencoder_recall', 'eval_seconds')
   return {k: result[k] for k in keys if k in result}

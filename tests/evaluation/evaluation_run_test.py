@@ -132,6 +132,35 @@ class EvaluateTest(tf.test.TestCase):
     self.assertEqual((result['num_generated'], result['num_sample_sets']), (24, 2))
     self.assertIn('kind', result['feature_extractor'])
 
+  def test_several_views_over_five_sets_by_default(self):
+    def dense_extractor(units, value):
+      images = keras.Input((28, 28, 1))
+      flat = keras.layers.Flatten()(images)
+      dense = keras.layers.Dense(units, kernel_initializer=keras.initializers.Constant(value))
+      return features_lib.load_feature_extractor(keras.Model(images, dense(flat)))
+
+    views = {'first': dense_extractor(3, 1.), 'second': dense_extractor(2, 0.5)}
+    result = evaluation_run.evaluate(self.run_dir, num_importance_samples=0,
+                                     feature_extractor=views, verbose=False)
+    with open(os.path.join(self.run_dir, 'eval.json')) as f:
+      written = json.load(f)
+    self.assertEqual(result['num_sample_sets'], 5)
+    for prefix in ('', 'second_'):
+      for key in ('frechet_distance', 'kid', 'precision', 'recall'):
+        self.assertTrue(np.isfinite(written[prefix + key]), prefix + key)
+        self.assertGreater(written[prefix + key + '_std_over_sets'], -1e-12)
+      self.assertIn('kid', written[prefix + 'real_data_reference'])
+    self.assertNotIn('first_frechet_distance', written)
+    self.assertEqual(list(written['feature_extractors']), ['first', 'second'])
+    self.assertEqual(written['feature_extractor'], written['feature_extractors']['first'])
+    # Both views score the same five generated sets. Their features are the pixel sum s, as
+    # (s, s, s) and (s / 2, s / 2): squared distances scale by 3 and 1 / 2, so FD differs by
+    # a factor 6 and the nearest neighbours, hence precision and recall, are the same.
+    self.assertAllClose(written['frechet_distance'], 6. * written['second_frechet_distance'],
+                        rtol=1e-5)
+    for key in ('precision', 'recall'):
+      self.assertEqual(written[key], written['second_' + key])
+
   def test_extractor_of_another_image_shape_is_refused_before_any_work(self):
     images = keras.Input((64, 64, 3))
     extractor_model = keras.Model(images, keras.layers.GlobalAveragePooling2D()(images))

@@ -157,7 +157,10 @@ class FeatureExtractorTest(tf.test.TestCase, parameterized.TestCase):
       features.check_fits(extractor, (64, 64, 3))
     with self.assertRaisesRegex(ValueError, message):
       extractor(np.zeros((2, 64, 64, 3), np.float32))
+    with self.assertRaisesRegex(ValueError, message):   # every view of a dict is checked
+      features.check_fits({'a': extractor, 'b': extractor}, (64, 64, 3))
     features.check_fits(extractor, (28, 28, 1))
+    features.check_fits({'a': extractor}, (28, 28, 1))
 
   def test_any_size_input_checks_channels_only(self):
     extractor = features.FeatureExtractor(
