@@ -15,19 +15,14 @@ spreadtf/evaluation/evaluation_run.py). Sample-quality metrics are the mean over
 blur-sensitive autoencoder, whose keys are prefixed `autoencoder_`; weights in the package,
 SHA-256 pinned, nothing to train), 'classifier' or 'autoencoder' in one of them, a path is any
 SavedModel or .keras model, 'none' skips them; --inception_weights uses InceptionV3 pool features
-with weights you supply.
+with weights you supply. The flags are the options of
+spreadtf.evaluation.commands.evaluate_workdir.
 """
-
-import json
 
 from absl import app
 from absl import flags
-from absl import logging
 
-from spreadtf.evaluation import evaluation_run
-from spreadtf.evaluation import features as features_lib
-from spreadtf.evaluation import shipped_features
-from spreadtf.training import workdir_layout
+from spreadtf.evaluation import commands
 
 __all__ = []
 
@@ -63,34 +58,10 @@ flags.DEFINE_multi_string('gin_bindings', [], 'Bindings applied after the run\'s
 FLAGS = flags.FLAGS
 
 
-def _feature_extractor(features, inception_weights):
-  """The extractor(s) the flags name, or None."""
-  if features == 'none' and not inception_weights:
-    return None
-  if inception_weights:
-    return features_lib.inception_v3(inception_weights)
-  if features == 'default':
-    return shipped_features.load_default_extractors()
-  if features in shipped_features.SHIPPED:
-    return {features: shipped_features.load_extractor(features)}
-  return features_lib.load_feature_extractor(features)
-
-
 def main(argv):
   del argv
-  extractor = _feature_extractor(FLAGS.features, FLAGS.inception_weights)
-  result = evaluation_run.evaluate(
-      FLAGS.workdir, num_importance_samples=FLAGS.num_importance_samples,
-      feature_extractor=extractor, num_samples=FLAGS.num_samples,
-      num_sample_sets=FLAGS.num_sample_sets, max_images=FLAGS.max_images,
-      max_likelihood_images=FLAGS.max_likelihood_images, seed=FLAGS.seed,
-      gin_bindings=FLAGS.gin_bindings, checkpoint=FLAGS.checkpoint,
-      likelihood_options=dict(
-          iw_sweep=[int(k) for k in FLAGS.iw_sweep], ais_steps=FLAGS.ais_steps,
-          ais_chains=FLAGS.ais_chains, max_ais_images=FLAGS.max_ais_images, bdmc=FLAGS.bdmc,
-          dequantized_samples=FLAGS.num_importance_samples))
-  logging.info('wrote %s', workdir_layout.WorkdirLayout(FLAGS.workdir).eval)
-  print(json.dumps(evaluation_run.summary(result), indent=1))
+  commands.evaluate_workdir(**{name: FLAGS[name].value
+                               for name in ('workdir',) + commands.EVALUATE_OPTIONS})
 
 
 if __name__ == '__main__':

@@ -7,17 +7,14 @@ Reads metrics.json, eval.json and operative_config.gin of every run (glob patter
 groups runs whose configs differ only in the seed (see spreadtf/evaluation/report.py), and writes
 <out>/report.md (configurations, runs, and a Welch / permutation test with a verdict for each
 `--compare`), one <out>/<metric>.png per metric and <out>/samples.png (each configuration's
-eval_samples.png side by side). The report is also printed.
+eval_samples.png side by side). The report is also printed
+(spreadtf.evaluation.commands.write_report).
 """
-
-import os
 
 from absl import app
 from absl import flags
-import tensorflow as tf
 
-from spreadtf import files
-from spreadtf.evaluation import report
+from spreadtf.evaluation import commands
 
 __all__ = []
 
@@ -30,14 +27,7 @@ FLAGS = flags.FLAGS
 
 def main(argv):
   del argv
-  groups = report.group_by_config([report.load_results(w) for w in report.find_runs(FLAGS.runs)])
-  table = report.markdown_report(groups, [report.parse_comparison(c) for c in FLAGS.compare])
-  tf.io.gfile.makedirs(FLAGS.out)
-  files.write_text(os.path.join(FLAGS.out, 'report.md'), table)
-  for metric in report.METRICS:
-    report.plot_metric(groups, metric, os.path.join(FLAGS.out, f'{metric.key}.png'))
-  report.plot_sample_grids(groups, os.path.join(FLAGS.out, 'samples.png'))
-  print(table)
+  commands.write_report(FLAGS.runs, FLAGS.out, FLAGS.compare)
 
 
 if __name__ == '__main__':

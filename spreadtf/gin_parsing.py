@@ -15,9 +15,11 @@ error. All of it happens before the launcher touches its workdir.
 in editable mode from the repository), the one place that names it.
 """
 
+import contextlib
 import difflib
 import glob
 import io
+import logging
 import os
 import re
 import tokenize
@@ -36,6 +38,22 @@ _BINDING_HELP = (
     "strings quoted: run.dtype = 'float64') or `MACRO = value`; names are case-sensitive, and "
     'a configurable needs its module imported by a gin file (e.g. `import '
     'spreadtf.ica.ica_run`). The configurable\'s docstring lists its parameters.')
+
+
+def _not_gin_search_noise(record):
+  # gin's system-path reader logs 'Path not found: <file>' at ERROR (and more at INFO) for every
+  # gin file it then finds on the search path; a file found nowhere is an error of its own.
+  return not record.getMessage().startswith(('Path not found: ', 'system_path_file_exists:'))
+
+
+@contextlib.contextmanager
+def _quiet_gin_search():
+  root = logging.getLogger()
+  root.addFilter(_not_gin_search_noise)
+  try:
+    yield
+  finally:
+    root.removeFilter(_not_gin_search_noise)
 
 
 def _shipped(gin_dir):
@@ -185,7 +203,8 @@ def parse(gin_files, bindings, gin_dir=GIN_DIR, used_macros=()):
   gin.clear_config()
   gin.add_config_file_search_path(gin_dir)
   try:
-    gin.parse_config_files_and_bindings(gin_files, bindings, skip_unknown=False)
+    with _quiet_gin_search():
+      gin.parse_config_files_and_bindings(gin_files, bindings, skip_unknown=False)
   except OSError as e:
     shipped = _shipped(gin_dir)
     missing = [f for f in gin_files

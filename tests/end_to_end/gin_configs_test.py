@@ -22,10 +22,11 @@ def _relative(pattern):
                 for p in glob.glob(os.path.join(gin_parsing.GIN_DIR, pattern)))
 
 
-# Layers compose experiments; ica/ holds the ICA root's configs (tests/ica/ica_run_test.py).
+# Layers compose experiments; ica/ holds the ICA root's configs (tests/ica/ica_run_test.py),
+# studies/ the study files (tests/studies/study_file_test.py).
 # Every other folder of gin/ holds delta-VAE experiments, so a new one is smoke-tested here.
 _LAYER_FOLDERS = ('data', 'model', 'spread')
-_NOT_DELTA_VAE = ('ica',)
+_NOT_DELTA_VAE = ('ica', 'studies')
 _FOLDERS = sorted(name for name in os.listdir(gin_parsing.GIN_DIR)
                   if os.path.isdir(os.path.join(gin_parsing.GIN_DIR, name)))
 _EXPERIMENTS = [path for folder in _FOLDERS if folder not in _LAYER_FOLDERS + _NOT_DELTA_VAE
