@@ -30,6 +30,7 @@ __all__ = ['GIN_DIR', 'parse', 'unused_macros']
 
 GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'gin')
 
+_SEARCH_PATH = set()   # directories this module added to gin's search path
 _MACRO = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=', re.MULTILINE)
 _INCLUDE = re.compile(r'^\s*include\s+([\'"])(.+?)\1', re.MULTILINE)
 _OPENERS = {'(': ')', '[': ']', '{': '}'}
@@ -201,7 +202,9 @@ def parse(gin_files, bindings, gin_dir=GIN_DIR, used_macros=()):
       `bindings` that no config uses.
   """
   gin.clear_config()
-  gin.add_config_file_search_path(gin_dir)
+  if gin_dir not in _SEARCH_PATH:   # gin keeps its search path across clear_config()
+    gin.add_config_file_search_path(gin_dir)
+    _SEARCH_PATH.add(gin_dir)
   try:
     with _quiet_gin_search():
       gin.parse_config_files_and_bindings(gin_files, bindings, skip_unknown=False)
