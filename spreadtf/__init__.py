@@ -7,8 +7,9 @@ The public API: spread kernels (`GaussianSpread`, `LaplaceSpread`, and the learn
 `spread` for a distribution type and a kernel type) and spread divergences (`spread_kl`,
 `spread_f_divergence` with the f-functions `kl_forward`, `kl_reverse`, `jensen_shannon`,
 `total_variation`, `squared_hellinger`). Subpackages: `spreadtf.spreads`, `spreadtf.ica`,
-`spreadtf.models`, `spreadtf.training`, `spreadtf.data`, `spreadtf.export`; TF-only modules:
-`spreadtf.files`, `spreadtf.images`, and `spreadtf.seeding` (NumPy only).
+`spreadtf.models`, `spreadtf.training`, `spreadtf.data`, `spreadtf.export`, `spreadtf.studies`;
+TF-only modules: `spreadtf.files`, `spreadtf.images`, `spreadtf.sharding`, and `spreadtf.seeding`
+(NumPy only).
 
 The package is lazy (PEP 562): `import spreadtf` imports nothing heavy, and the API above is
 imported from `spreadtf.spreads` (which needs TFP) on first use, by `spreadtf.GaussianSpread` or
@@ -35,8 +36,8 @@ __all__ = [
 
 # Names of __all__ come from this subpackage; these submodules load on attribute access.
 _API_MODULE = 'spreadtf.spreads'
-_SUBMODULES = ('data', 'export', 'files', 'ica', 'images', 'models', 'seeding', 'spreads',
-               'training')
+_SUBMODULES = ('data', 'export', 'files', 'ica', 'images', 'models', 'seeding', 'sharding',
+               'spreads', 'studies', 'training')
 
 
 def __getattr__(name):

@@ -16,7 +16,8 @@ several runs, behind `launch/report.py`), `statistics` (intervals over seeds, We
 permutation tests, Hedges' g, bootstrap over test images, Holm), `comparisons` (a study's declared
 `Comparison`), `claims` (declared comparisons tested over the report's configurations),
 `verdicts` (the words a claim gets from its test), `per_image` (`eval_per_image.npz`, the
-per-image values behind `eval.json`).
+per-image values behind `eval.json`), `commands` (the bodies of `launch/evaluate.py`,
+`launch/report.py` and `launch/train_features.py`).
 """
 
 __all__ = []
