@@ -1,8 +1,8 @@
 """launch/study.py end to end: a smoke study trains, evaluates, reports, skips, resumes, shards.
 
 Each run trains and evaluates in its own TensorFlow process (about 7 s each to start), so the
-default tier keeps one test of the whole flow (2 configurations x 1 seed, then the same command
-again, which must touch nothing); the killed run and the two shards are slow.
+default tier keeps one test of the whole flow (2 configurations x 1 seed); a killed training
+resumed by the next study run, then a rerun that touches nothing, and two shards are slow.
 """
 
 import hashlib
@@ -15,6 +15,8 @@ import time
 
 import pytest
 import tensorflow as tf
+
+from spreadtf.studies import runner
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _STUDY = """
@@ -96,7 +98,7 @@ class StudyTest(tf.test.TestCase):
     super().setUp()
     self.study = self.create_tempfile('smoke_study.gin', content=_STUDY).full_path
 
-  def test_study_trains_evaluates_reports_then_skips_every_finished_run(self):
+  def test_study_trains_evaluates_and_reports_every_run(self):
     workdir = self.create_tempdir().full_path
     out = _study(self.study, workdir)
     self.assertEqual(out.returncode, 0, out.stderr[-3000:])
@@ -106,6 +108,7 @@ class StudyTest(tf.test.TestCase):
     self.assertIn('| gaussian | 1 |', report)
     self.assertIn('| laplace | 1 |', report)
     self.assertIn('sharpness: laplace > gaussian (higher is better)', report)
+    options = {'features': 'none', 'num_importance_samples': 2}
     for name in ('gaussian', 'laplace'):
       run = os.path.join(workdir, name, 'seed=0')
       self.assertEqual(json.loads(_read(os.path.join(run, 'metrics.json')))['status'],
@@ -113,20 +116,15 @@ class StudyTest(tf.test.TestCase):
       self.assertEqual(json.loads(_read(os.path.join(run, 'eval.json')))['iw_num_samples'], 2)
       self.assertIn('launch/train.py', _read(os.path.join(run, 'study_logs', 'train.log')))
       self.assertIn('--features=none', _read(os.path.join(run, 'study_logs', 'evaluate.log')))
-    runs = {name: _hashes(os.path.join(workdir, name)) for name in ('gaussian', 'laplace')}
-    self.assertTrue(any(path.startswith('seed=0/checkpoints/ckpt-') for path in runs['gaussian']))
-
-    again = _study(self.study, workdir)   # every run is done: nothing is trained or evaluated
-    self.assertEqual(again.returncode, 0, again.stderr[-3000:])
-    self.assertIn('2 of 2 runs, 0 of them to run', again.stderr)
-    self.assertNotIn('Study run', again.stderr)
-    for name, hashes in runs.items():   # checkpoints, metrics, eval.json and logs untouched
-      self.assertEqual(_hashes(os.path.join(workdir, name)), hashes, name)
-    self.assertEqual(_read(os.path.join(workdir, 'report', 'report.md')), report)
+      # What the real launchers wrote counts as done, so a rerun skips it (what a rerun does
+      # with done runs: tests/studies/runner_test.py; a real rerun: the slow test below).
+      self.assertTrue(runner.is_trained(run))
+      self.assertTrue(runner.is_evaluated(run, options))
+      self.assertFalse(runner.is_evaluated(run, dict(options, num_importance_samples=3)))
 
   # Slow: three study processes with a killed training in between (about a minute on 2 cores).
   @pytest.mark.slow
-  def test_a_killed_training_resumes_when_the_study_runs_again(self):
+  def test_a_killed_training_resumes_and_a_finished_study_is_left_alone(self):
     workdir = self.create_tempdir().full_path
     args = ['--gin_bindings=study.seeds = [3]', '--train_bindings=train.num_steps = 400']
     run = os.path.join(workdir, 'gaussian', 'seed=3')
@@ -159,6 +157,19 @@ class StudyTest(tf.test.TestCase):
     self.assertGreater(metrics['start_step'], 0)   # resumed from its checkpoint, not restarted
     self.assertEqual(_read(os.path.join(run, 'study_logs', 'train.log')).count('=== '), 2)
     self.assertTrue(os.path.exists(os.path.join(workdir, 'report', 'report.md')))
+
+    # Every run is done now: the same command again trains and evaluates nothing and leaves
+    # checkpoints, metrics.json, eval.json and logs byte for byte.
+    runs = {name: _hashes(os.path.join(workdir, name)) for name in ('gaussian', 'laplace')}
+    self.assertTrue(any(p.startswith('seed=3/checkpoints/ckpt-') for p in runs['gaussian']))
+    report = _read(os.path.join(workdir, 'report', 'report.md'))
+    again = _study(self.study, workdir, *args)
+    self.assertEqual(again.returncode, 0, again.stderr[-3000:])
+    self.assertIn('2 of 2 runs, 0 of them to run', again.stderr)
+    self.assertNotIn('Study run', again.stderr)
+    for name, hashes in runs.items():
+      self.assertEqual(_hashes(os.path.join(workdir, name)), hashes, name)
+    self.assertEqual(_read(os.path.join(workdir, 'report', 'report.md')), report)
 
   # Slow: a study in one process, then in two concurrent shards (about 1.5 minutes on 2 cores).
   @pytest.mark.slow
