@@ -41,6 +41,8 @@ from spreadtf import sharding
 from spreadtf.evaluation import commands
 from spreadtf.studies import launcher_process
 from spreadtf.studies import study_file
+from spreadtf.training import run_outputs
+from spreadtf.training import workdir_layout
 
 __all__ = ['RECORD', 'EVAL_RECORD', 'LOGS', 'REPORT', 'FINISHED', 'run_points', 'is_trained',
            'is_evaluated', 'evaluate_flags', 'run_study']
@@ -51,7 +53,7 @@ LOGS = 'study_logs'
 REPORT = 'report'
 # The training root's statuses of a finished run (metrics.json); 'preempted' and 'diverged' runs
 # are not finished.
-FINISHED = ('completed', 'early_stopped')
+FINISHED = run_outputs.FINISHED
 
 
 def _substitute(binding, workdir, seed):
@@ -110,14 +112,14 @@ def _sha256(path):
 
 def is_trained(run_dir):
   """Whether the run's `metrics.json` says its training finished."""
-  metrics = _read_json(os.path.join(run_dir, 'metrics.json'))
+  metrics = _read_json(workdir_layout.WorkdirLayout(run_dir).metrics)
   return bool(metrics) and metrics.get('status') in FINISHED
 
 
 def is_evaluated(run_dir, options):
   """Whether the run's `eval.json` is the one recorded as made with `options`."""
   record = _read_json(os.path.join(run_dir, EVAL_RECORD))
-  eval_path = os.path.join(run_dir, 'eval.json')
+  eval_path = workdir_layout.WorkdirLayout(run_dir).eval
   return (bool(record) and record.get('options') == options and tf.io.gfile.exists(eval_path)
           and record.get('eval_json_sha256') == _sha256(eval_path))
 
@@ -171,7 +173,7 @@ def _evaluate(point, options):
   logging.info('  evaluating %s (log: %s)', point.name, log)
   code = launcher_process.run_launcher(
       'evaluate.py', [f'--workdir={point.directory}', *evaluate_flags(options)], log)
-  eval_path = os.path.join(point.directory, 'eval.json')
+  eval_path = workdir_layout.WorkdirLayout(point.directory).eval
   if code or not tf.io.gfile.exists(eval_path):
     return f'evaluation exited with status {code}; see {log}'
   files.write_json(os.path.join(point.directory, EVAL_RECORD),
