@@ -27,8 +27,7 @@ from spreadtf.evaluation import shipped_features
 from spreadtf.training import workdir_layout
 
 __all__ = ['DEFAULT_FEATURES_OUT', 'EVALUATE_OPTIONS', 'REPEATED_OPTIONS', 'feature_extractor',
-           'evaluate_workdir',
-           'write_report', 'train_features']
+           'evaluate_workdir', 'write_report', 'train_features']
 
 # Where launch/train_features.py writes by default: the repository's runs/features (so the
 # shipped weights in spreadtf/evaluation/weights are not overwritten by accident).

@@ -193,6 +193,7 @@ class RunnerTest(tf.test.TestCase, parameterized.TestCase):
                      ['--features=none', '--gin_bindings=A = 1', '--gin_bindings=B = 2',
                       '--num_sample_sets=5'])
     self.assertEqual(runner.evaluate_flags({'verbose': False, 'x': True}), ['--noverbose', '--x'])
+    self.assertEqual(runner.evaluate_flags({'iw_sweep': [1, 10, 100]}), ['--iw_sweep=1,10,100'])
 
 
 if __name__ == '__main__':
