@@ -169,7 +169,8 @@ def _likelihoods(model, real, seed, options, result, values, seconds, verbose):
         model, real, options['yardsticks'], seed, num_iw,
         _ais_settings(options['likelihood_options']),
         (options['likelihood_options'] or {}).get('max_ais_images'),
-        options['max_likelihood_images'], options['max_decoder_batch']))
+        options['max_likelihood_images'], options['max_decoder_batch'],
+        own={'iw': values.get('iw_log_likelihood'), 'ais': values.get('ais_log_likelihood')}))
 
 
 def _write(run, result, values):

@@ -49,8 +49,8 @@ from spreadtf.evaluation import ais
 from spreadtf.evaluation import likelihood
 from spreadtf.spreads import kernels
 
-__all__ = ['SpreadModel', 'spread_model', 'spread_log_likelihood', 'spread_log_likelihood_of',
-           'dequantized_log_likelihood']
+__all__ = ['SpreadModel', 'describe', 'spread_model', 'spread_log_likelihood',
+           'spread_log_likelihood_of', 'dequantized_log_likelihood']
 
 _DEQUANTIZATION_SALT = 8
 _QUANTIZATION_TOLERANCE = 1e-3   # of one 8-bit level; float32 x = k / 255 is exact to ~1e-5
@@ -77,7 +77,8 @@ class SpreadModel:
   spread_data: bool = True
 
 
-def _describe(kernel):
+def describe(kernel):
+  """A kernel's class and scale, e.g. 'GaussianSpread 0.5831' (no scale for an array of them)."""
   scale = getattr(kernel, 'scale', None)
   scale = '' if scale is None or np.size(scale) > 1 else f' {float(np.asarray(scale)):.4g}'
   return f'{type(kernel).__name__}{scale}'
@@ -106,8 +107,8 @@ def spread_model(model, kernel):
     scale = tf.sqrt(tf.square(tf.convert_to_tensor(noise.scale))
                     + tf.square(tf.convert_to_tensor(kernel.scale)))
     return view(kernels.GaussianSpread(scale)), None
-  return None, (f'no closed form for a VAE with {_describe(noise)} observation noise under a '
-                f'{_describe(kernel)} kernel (only Gaussian noise under a Gaussian kernel, and '
+  return None, (f'no closed form for a VAE with {describe(noise)} observation noise under a '
+                f'{describe(kernel)} kernel (only Gaussian noise under a Gaussian kernel, and '
                 'any kernel for a deterministic generator)')
 
 
@@ -144,7 +145,7 @@ def spread_log_likelihood_of(model, observed, kernel, seed, method='iw', num_sam
   _check_method(method)
   scoring, reason = spread_model(model, kernel)
   result = {'log_likelihood': None, 'stderr': None, 'method': method,
-            'kernel': _describe(kernel), 'decoder': None, 'reason': reason}
+            'kernel': describe(kernel), 'decoder': None, 'reason': reason}
   if scoring is None:
     return result
   if method == 'iw':
@@ -153,7 +154,7 @@ def spread_log_likelihood_of(model, observed, kernel, seed, method='iw', num_sam
   else:
     estimate = ais.ais_of(scoring, observed, seed, **ais_settings)
   result.update(log_likelihood=estimate['mean'], stderr=estimate['stderr'],
-                decoder=_describe(scoring.spread), estimate=estimate)
+                decoder=describe(scoring.spread), estimate=estimate)
   return result
 
 

@@ -16,9 +16,10 @@ convolved with the kernel, and when there is no closed form).
 evaluation's seed and i (`likelihood.draw_spread`): it depends on the seed, the kernel and the
 image, never on the model or the run's own kernel, so runs evaluated with the same seed are
 scored on identical y. The evaluation root passes the seed of its ELBO and IW, so a delta-VAE
-scored under its own kernel gets exactly its `iw_log_likelihood` (and `ais_log_likelihood`).
-`<key>_draws_sha256` (the SHA-256 of y as float32 bytes) lets anyone check, after the fact, that
-two runs saw the same y.
+scored under its own fixed kernel gets exactly its `iw_log_likelihood` and `ais_log_likelihood`
+(tested), and the root passes those in (`own`) rather than computing them twice
+(`<key>_is_own_kernel`). `<key>_draws_sha256` (the SHA-256 of y, float32 bytes, over all held-out
+images) lets anyone check, after the fact, that two runs saw the same y.
 
 **Fields** (per yardstick, `<key>` = `yardstick_<family>_<scale>`, e.g. `yardstick_gaussian_0.3`;
 scales written as Python's `%g`):
@@ -29,7 +30,7 @@ scales written as Python's `%g`):
   * `<key>_reason`: None, or why there is no value (then `_iw` and `_ais` are None and nothing
     ran): no closed form for the model's observation noise under this kernel;
   * `<key>_decoder` (the decoder likelihood under the kernel, e.g. 'GaussianSpread 0.4243'),
-    `<key>_draws_sha256`.
+    `<key>_draws_sha256`, `<key>_is_own_kernel`.
 
 `<key>_iw` and `<key>_ais` are metric keys of the report (`METRIC_KEY`) and of declared
 comparisons.
@@ -49,7 +50,7 @@ from spreadtf.evaluation import spread_likelihood
 from spreadtf.spreads import kernels
 
 __all__ = ['FAMILIES', 'METHODS', 'METRIC_KEY', 'Yardstick', 'parse', 'check', 'metric_keys',
-           'draws', 'score']
+           'draws', 'is_own_kernel', 'score']
 
 FAMILIES = {'gaussian': kernels.GaussianSpread, 'laplace': kernels.LaplaceSpread}
 METHODS = ('iw', 'ais')
@@ -169,7 +170,21 @@ def draws(yardstick, images, seed):
   return likelihood.draw_spread(yardstick.kernel(), images, seed)
 
 
-def _score_one(model, images, yardstick, seed, settings, out):
+def is_own_kernel(model, yardstick):
+  """Whether `yardstick` is the fixed kernel a delta-VAE `model` spreads its data with.
+
+  Then its spread data are the model's own (the same class, scale and seed give the same draws)
+  and its scores equal the run's own `iw_log_likelihood` and `ais_log_likelihood` computed with
+  the same seed and settings (`tests/evaluation/yardstick_test.py`).
+  """
+  spread = model.spread
+  if not model.spread_data or type(spread) is not FAMILIES[yardstick.family]:
+    return False
+  scale = np.asarray(spread.scale)
+  return scale.size == 1 and scale.astype(np.float32) == np.float32(yardstick.scale)
+
+
+def _score_one(model, images, yardstick, seed, settings, own, out):
   key, kernel = yardstick.key, yardstick.kernel()
   scoring, reason = spread_likelihood.spread_model(model, kernel)
   out.fields[f'{key}_reason'] = reason
@@ -182,21 +197,27 @@ def _score_one(model, images, yardstick, seed, settings, out):
   observed = draws(yardstick, images, seed)
   out.seconds[f'{key}_draws'] = time.perf_counter() - start
   out.fields[f'{key}_draws_sha256'] = hashlib.sha256(observed.tobytes()).hexdigest()
+  own = own if own and is_own_kernel(model, yardstick) else {}
+  out.fields[f'{key}_is_own_kernel'] = bool(own)
   for method, num_images, options in settings:
-    start = time.perf_counter()
     scored = observed[:num_images]
-    result = spread_likelihood.spread_log_likelihood_of(model, scored, kernel, seed, method,
-                                                        **options)
-    out.seconds[f'{key}_{method}'] = time.perf_counter() - start
-    out.fields.update({f'{key}_{method}': result['log_likelihood'],
-                       f'{key}_{method}_stderr': result['stderr'],
+    if own.get(method) is not None and len(own[method]) == len(scored):
+      estimate = likelihood.LikelihoodEstimate.from_values(own[method])   # the same numbers
+    else:
+      start = time.perf_counter()
+      result = spread_likelihood.spread_log_likelihood_of(model, scored, kernel, seed, method,
+                                                          **options)
+      out.seconds[f'{key}_{method}'] = time.perf_counter() - start
+      estimate = result['estimate']
+    out.fields.update({f'{key}_{method}': estimate['mean'],
+                       f'{key}_{method}_stderr': estimate['stderr'],
                        f'{key}_{method}_num_images': len(scored),
-                       f'{key}_decoder': result['decoder']})
-    out.per_image[f'{key}_{method}'] = result['estimate']['per_example']
+                       f'{key}_decoder': spread_likelihood.describe(scoring.spread)})
+    out.per_image[f'{key}_{method}'] = estimate['per_example']
 
 
 def score(model, images, yardsticks, seed, num_samples=1000, ais_settings=None,
-          max_ais_images=None, max_likelihood_images=None, max_decoder_batch=10000):
+          max_ais_images=None, max_likelihood_images=None, max_decoder_batch=10000, own=None):
   """Scores `model` under each yardstick: its `eval.json` fields, per-image values and seconds.
 
   Args:
@@ -209,13 +230,18 @@ def score(model, images, yardsticks, seed, num_samples=1000, ais_settings=None,
     max_ais_images: None (all) or AIS on the first this many images.
     max_likelihood_images: None (all) or IW on the first this many images.
     max_decoder_batch: decoder evaluations per IW call.
+    own: None, or the run's own per-image estimates computed with this seed and these settings,
+      `{'iw': [n], 'ais': [n]}` (either may be None): under the model's own fixed kernel
+      (`is_own_kernel`) they are the yardstick's numbers, so they are used instead of being
+      computed again (`<key>_is_own_kernel` says so).
 
   Returns:
     A `likelihood_bounds.Estimates` (fields: see the module docstring; per-image values under
     `<key>_iw` and `<key>_ais`; seconds under `<key>_draws`, `<key>_iw`, `<key>_ais`).
 
   Raises:
-    ValueError: if neither IW (`num_samples` > 0) nor AIS (`ais_settings`) is asked for.
+    ValueError: for a bad yardstick, or if neither IW (`num_samples` > 0) nor AIS
+      (`ais_settings`) is asked for.
   """
   yardsticks = check(yardsticks, num_samples, bool(ais_settings))
   settings = []   # (method, images scored: the first this many, estimator options)
@@ -227,5 +253,5 @@ def score(model, images, yardsticks, seed, num_samples=1000, ais_settings=None,
   out = likelihood_bounds.Estimates()
   images = np.asarray(images, np.float32)
   for yardstick in yardsticks:
-    _score_one(model, images, yardstick, seed, settings, out)
+    _score_one(model, images, yardstick, seed, settings, own, out)
   return out

@@ -129,6 +129,29 @@ class ScoreTest(tf.test.TestCase):
     self.assertEqual(out.fields['yardstick_gaussian_0.3_ais_num_images'], 5)
     self.assertEqual(set(out.seconds), {'yardstick_gaussian_0.3_draws',
                                         'yardstick_gaussian_0.3_iw', 'yardstick_gaussian_0.3_ais'})
+    self.assertTrue(yardstick.is_own_kernel(model, yardstick.Yardstick('gaussian', 0.3)))
+    # So the run's own values, handed in, are used as they are: the same fields, nothing run.
+    reused = yardstick.score(model, images, yardstick.parse('gaussian:0.3,laplace:0.2'), seed,
+                             num_samples=8, ais_settings=ais_settings, max_ais_images=5,
+                             own={'iw': own_iw['per_example'], 'ais': own_ais['per_example']})
+    for key in ('iw', 'iw_stderr', 'ais', 'ais_stderr', 'decoder', 'draws_sha256'):
+      self.assertEqual(reused.fields[f'yardstick_gaussian_0.3_{key}'],
+                       out.fields[f'yardstick_gaussian_0.3_{key}'], key)
+    self.assertEqual((reused.fields['yardstick_gaussian_0.3_is_own_kernel'],
+                      out.fields['yardstick_gaussian_0.3_is_own_kernel']), (True, False))
+    self.assertFalse(reused.fields['yardstick_laplace_0.2_is_own_kernel'])
+    self.assertEqual(set(reused.seconds), {
+        'yardstick_gaussian_0.3_draws', 'yardstick_laplace_0.2_draws', 'yardstick_laplace_0.2_iw',
+        'yardstick_laplace_0.2_ais'})
+
+  def test_own_kernel_means_a_delta_vae_with_that_fixed_kernel(self):
+    delta, _, _, _ = testing.linear_gaussian_vae(scale=0.3)
+    vae, _, _, _ = testing.linear_gaussian_vae(spread_data=False, scale=0.3)
+    gaussian = yardstick.Yardstick('gaussian', 0.3)
+    self.assertTrue(yardstick.is_own_kernel(delta, gaussian))
+    self.assertFalse(yardstick.is_own_kernel(delta, yardstick.Yardstick('gaussian', 0.31)))
+    self.assertFalse(yardstick.is_own_kernel(delta, yardstick.Yardstick('laplace', 0.3)))
+    self.assertFalse(yardstick.is_own_kernel(vae, gaussian))   # its noise is not a spread
 
   def test_no_closed_form_leaves_the_values_empty_with_the_reason(self):
     model, _, _, _ = testing.linear_gaussian_vae(spread_data=False, scale=_NOISE)
