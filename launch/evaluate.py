@@ -5,6 +5,8 @@ r"""Evaluates a training run: held-out likelihood and sample quality, written to
       --max_likelihood_images=1000 --inception_weights=/weights/inception_v3_notop.h5
   python launch/evaluate.py --workdir=runs/mnist5k/gaussian/seed=0 --features=none \
       --ais_steps=300 --bdmc --iw_sweep=1,10,100,1000,5000
+  python launch/evaluate.py --workdir=runs/mnist5k/vae_baseline/seed=0 \
+      --yardstick=gaussian:0.3,laplace:0.2 --ais_steps=300 --max_ais_images=200
 
 Restores the run (its own operative_config.gin) at --checkpoint, by default the checkpoint its
 export holds ('selected'), and writes <workdir>/eval.json (with the step evaluated and the
@@ -15,8 +17,10 @@ spreadtf/evaluation/evaluation_run.py). Sample-quality metrics are the mean over
 blur-sensitive autoencoder, whose keys are prefixed `autoencoder_`; weights in the package,
 SHA-256 pinned, nothing to train), 'classifier' or 'autoencoder' in one of them, a path is any
 SavedModel or .keras model, 'none' skips them; --inception_weights uses InceptionV3 pool features
-with weights you supply. The flags are the options of
-spreadtf.evaluation.commands.evaluate_workdir.
+with weights you supply. --yardstick scores every run, VAE baselines included, on one likelihood
+scale (docs/evaluation.md, "One scale across families"). Per-image values go to
+eval_per_image.npz, the seconds of each part to eval.json's `seconds`. The flags are the options
+of spreadtf.evaluation.commands.evaluate_workdir.
 """
 
 from absl import app
@@ -40,6 +44,11 @@ flags.DEFINE_integer('max_ais_images', None, 'Score only the first N held-out im
                      '(and simulate N for BDMC).')
 flags.DEFINE_bool('bdmc', False, 'Also the BDMC gap: forward and reverse AIS with the same '
                   'settings on data simulated from the model (needs --ais_steps).')
+flags.DEFINE_multi_string('yardstick', [], 'Score the run by log q~(y) under a fixed kernel on '
+                          'the same spread data as every run evaluated with this --seed: '
+                          'family:scale (gaussian or laplace), comma-separated or repeated, e.g. '
+                          'gaussian:0.3,laplace:0.2; IW with --num_importance_samples, and AIS '
+                          'with --ais_steps on --max_ais_images.')
 flags.DEFINE_integer('max_images', None, 'Use at most N held-out images (default: all).')
 flags.DEFINE_integer('num_samples', None, 'Generated images for FD/KID/precision/recall '
                      '(default: as many as held-out images).')

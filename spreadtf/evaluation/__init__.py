@@ -4,8 +4,10 @@ Modules: `likelihood` (spread ELBO, importance-weighted log p~(y) and its K swee
 draw per image), `ais` (annealed importance sampling of log p~(y)), `bdmc` (forward and reverse
 AIS bounds on data simulated from the model), `spread_likelihood` (every run scored by log q~(y)
 on the same spread data; the dequantised likelihood of VAE baselines), `likelihood_bounds` (their
-`eval.json` fields), `sample_quality` (Frechet distance, KID, precision/recall), `sample_sets`
-(the metrics over several generated sets and feature views), `features` (feature extractors),
+`eval.json` fields, per-image values and seconds), `yardstick` (the `--yardstick` kernels: every
+run scored under a named kernel on the same spread data), `sample_quality` (Frechet distance,
+KID, precision/recall), `sample_sets` (the metrics over several generated sets and feature
+views), `features` (feature extractors),
 `shipped_features` (the two mnist5k views that ship with spreadtf, SHA-256 pinned by
 `pinned_weights`: `feature_classifier`, the default digit classifier, and `feature_autoencoder`,
 the blur-sensitive view), `calibration` and `degradations` (what each metric catches, on held-out

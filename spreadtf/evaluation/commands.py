@@ -24,6 +24,7 @@ from spreadtf.evaluation import evaluation_run
 from spreadtf.evaluation import features as features_lib
 from spreadtf.evaluation import report
 from spreadtf.evaluation import shipped_features
+from spreadtf.evaluation import yardstick as yardstick_lib
 from spreadtf.training import workdir_layout
 
 __all__ = ['DEFAULT_FEATURES_OUT', 'EVALUATE_OPTIONS', 'REPEATED_OPTIONS', 'feature_extractor',
@@ -61,8 +62,9 @@ def feature_extractor(features='default', inception_weights=None):
 
 def evaluate_workdir(workdir, num_importance_samples=1000, max_likelihood_images=None,
                      iw_sweep=(), ais_steps=0, ais_chains=8, max_ais_images=None, bdmc=False,
-                     max_images=None, num_samples=None, num_sample_sets=5, features='default',
-                     inception_weights=None, checkpoint='selected', seed=0, gin_bindings=()):
+                     yardstick=(), max_images=None, num_samples=None, num_sample_sets=5,
+                     features='default', inception_weights=None, checkpoint='selected', seed=0,
+                     gin_bindings=()):
   """Evaluates a training run into `<workdir>/eval.json` and prints the headline numbers.
 
   Args:
@@ -78,6 +80,10 @@ def evaluate_workdir(workdir, num_importance_samples=1000, max_likelihood_images
     max_ais_images: None, or score only the first N held-out images with AIS (and simulate N
       for BDMC).
     bdmc: also the BDMC gap (needs `ais_steps`).
+    yardstick: kernels to score the run under on the same spread data as every other run
+      evaluated with this seed (`spreadtf.evaluation.yardstick`): `family:scale` strings, each
+      one or several separated by commas (`'gaussian:0.3,laplace:0.2'`), by IW with K =
+      `num_importance_samples` and, with `ais_steps`, by AIS on the first `max_ais_images`.
     max_images: None, or use at most N held-out images.
     num_samples: generated images per set for FD / KID / precision / recall (None: as many as
       held-out images).
@@ -92,7 +98,12 @@ def evaluate_workdir(workdir, num_importance_samples=1000, max_likelihood_images
 
   Returns:
     The `eval.json` dict (see `spreadtf.evaluation.evaluation_run.evaluate`).
+
+  Raises:
+    ValueError: for a bad yardstick, or one without IW or AIS, before anything is loaded.
   """
+  # A bad entry is named before the extractor loads.
+  yardstick_lib.check(yardstick, num_importance_samples, ais_steps)
   extractor = feature_extractor(features, inception_weights)
   result = evaluation_run.evaluate(
       workdir, num_importance_samples=num_importance_samples, feature_extractor=extractor,
@@ -102,7 +113,8 @@ def evaluate_workdir(workdir, num_importance_samples=1000, max_likelihood_images
       likelihood_options=dict(
           iw_sweep=[int(k) for k in iw_sweep], ais_steps=ais_steps, ais_chains=ais_chains,
           max_ais_images=max_ais_images, bdmc=bdmc,
-          dequantized_samples=num_importance_samples))
+          dequantized_samples=num_importance_samples),
+      yardsticks=yardstick)
   logging.info('wrote %s', workdir_layout.WorkdirLayout(workdir).eval)
   print(json.dumps(evaluation_run.summary(result), indent=1))
   return result
@@ -144,7 +156,7 @@ def write_report(run_dirs, out, comparisons=()):
   text = report.markdown_report(groups, declared)
   tf.io.gfile.makedirs(out)
   files.write_text(os.path.join(out, 'report.md'), text)
-  for metric in report.METRICS:
+  for metric in report.metrics_for(groups):
     report.plot_metric(groups, metric, os.path.join(out, f'{metric.key}.png'))
   report.plot_sample_grids(groups, os.path.join(out, 'samples.png'))
   print(text)

@@ -313,7 +313,8 @@ def importance_weighted_sweep(model, images, seed, num_samples=(1, 10, 100, 1000
     `{'elbo': {'mean', 'stderr'}, 'iw': [row per K]}`, each row a dict with `num_samples`,
     `log_likelihood`, `stderr`, `effective_sample_size` (Kish's ESS of the K weights, mean over
     images), `seconds` (wall time of that K, tracing included), and, from the second K on,
-    `gain` (the mean paired rise over the previous K) with `gain_stderr`.
+    `gain` (the mean paired rise over the previous K) with `gain_stderr`; and `per_example`,
+    `{K: float64 [num]}`, each image's estimate at each K (the rows' means).
 
   Raises:
     ValueError: if `num_samples` is empty, not increasing, or has a K < 1.
@@ -323,7 +324,7 @@ def importance_weighted_sweep(model, images, seed, num_samples=(1, 10, 100, 1000
     raise ValueError(f'num_samples must be increasing positive integers, got {num_samples}.')
   observed = spread_draws(model, images, seed)
   elbo = elbo_of(model, observed, seed, verbose=verbose)
-  rows, previous = [], None
+  rows, previous, per_example = [], None, {}
   for k in num_samples:
     start = time.perf_counter()
     estimate = importance_weighted_of(model, observed, k, seed, max_decoder_batch, verbose)
@@ -333,6 +334,7 @@ def importance_weighted_sweep(model, images, seed, num_samples=(1, 10, 100, 1000
     if previous is not None:
       gain = LikelihoodEstimate.from_values(estimate['per_example'] - previous)
       row.update(gain=gain['mean'], gain_stderr=gain['stderr'])
-    previous = estimate['per_example']
+    previous = per_example[k] = estimate['per_example']
     rows.append(row)
-  return {'elbo': {'mean': elbo['mean'], 'stderr': elbo['stderr']}, 'iw': rows}
+  return {'elbo': {'mean': elbo['mean'], 'stderr': elbo['stderr']}, 'iw': rows,
+          'per_example': per_example}

@@ -14,9 +14,13 @@ parent directory, or by the first run's directory name.
         comparisons.Comparison('sharpness', 'laplace', 'gaussian', higher_is_better=True)]))
     report.plot_metric(groups, metric, 'fd.png')
 
-The report (`markdown_report`) has three sections: the configurations (mean [95% CI] per
-metric), the runs (the step each was evaluated at, and a bootstrap interval over test images of
-its per-image metrics, from `eval_per_image.npz`) and the declared comparisons (`claims`).
+The report (`markdown_report`) has these sections: the configurations (mean [95% CI] per metric,
+in three tables: likelihoods, sample quality, steps and time; `METRICS`, plus a column per
+yardstick kernel the runs were scored under, `metrics_for`), the runs (the step each was
+evaluated at, its training and evaluation seconds, and a bootstrap interval over test images of
+its per-image metrics, from `eval_per_image.npz`), where the evaluation time went
+(`timing_table`) and the declared comparisons (`claims`). A metric key is one of `METRICS` or
+a yardstick's (`yardstick.METRIC_KEY`, e.g. `yardstick_gaussian_0.3_ais`): `metric_for(key)`.
 """
 
 import collections
@@ -36,33 +40,87 @@ from spreadtf.evaluation import claims
 from spreadtf.evaluation import comparisons
 from spreadtf.evaluation import per_image
 from spreadtf.evaluation import statistics
+from spreadtf.evaluation import yardstick
 from spreadtf.training import workdir_layout
 
-__all__ = ['Metric', 'METRICS', 'RunResults', 'find_runs', 'load_results', 'group_by_config',
-           'mean_stderr', 'mean_interval', 'markdown_table', 'runs_table', 'parse_comparison',
-           'markdown_report', 'plot_metric', 'plot_sample_grids']
+__all__ = ['LIKELIHOODS', 'SAMPLE_QUALITY', 'STEPS_AND_TIME', 'SECTIONS', 'Metric', 'METRICS',
+           'metric_for', 'metrics_for', 'RunResults', 'find_runs', 'load_results',
+           'group_by_config', 'mean_stderr', 'mean_interval', 'markdown_table', 'runs_table',
+           'bootstrap_table', 'timing_table', 'parse_comparison', 'markdown_report', 'plot_metric',
+           'plot_sample_grids']
+
+LIKELIHOODS = 'Likelihoods'
+SAMPLE_QUALITY = 'Sample quality'
+STEPS_AND_TIME = 'Steps and time'
 
 
 @dataclasses.dataclass(frozen=True)
 class Metric:
-  """A column of the report: where its value comes from and how it is shown."""
+  """A column of the report: where its value comes from, how it is shown, and in which table."""
   key: str            # key in eval.json or metrics.json
   title: str
-  better: str         # 'higher', 'lower', or 'real' (closer to the real images' value)
+  better: str         # 'higher', 'lower', 'real' (closer to the real images' value) or 'none'
   digits: int = 1
+  section: str = LIKELIHOODS
 
 
 METRICS = (
-    Metric('test_elbo', 'test spread ELBO (nats)', 'higher', 1),
-    Metric('iw_log_likelihood', 'IW log p~(y) (nats)', 'higher', 1),
-    Metric('frechet_distance', 'FD', 'lower', 2),
-    Metric('kid', 'KID', 'lower', 4),
-    Metric('precision', 'precision', 'higher', 3),
-    Metric('recall', 'recall', 'higher', 3),
-    Metric('sharpness', 'sharpness (var. of Laplacian)', 'real', 3),
-    Metric('best_step', 'steps to best test ELBO', 'lower', 0),
-    Metric('train_seconds', 'training time (s)', 'lower', 0),
+    Metric('test_elbo', 'test spread ELBO, nats', 'higher', 1),
+    Metric('iw_log_likelihood', 'IW log p~(y), nats', 'higher', 1),
+    Metric('iw_largest_k_log_likelihood', "IW at the sweep's largest K, nats", 'higher', 1),
+    Metric('ais_log_likelihood', 'AIS log p~(y), nats', 'higher', 1),
+    Metric('bdmc_gap', 'BDMC gap, nats', 'lower', 2),
+    # The yardstick columns (`yardstick.METRIC_KEY`) come here, those the runs have.
+    Metric('dequantized_bits_per_dim', 'dequantised clean data, bits/dim', 'lower', 3),
+    Metric('frechet_distance', 'FD', 'lower', 2, SAMPLE_QUALITY),
+    Metric('kid', 'KID', 'lower', 4, SAMPLE_QUALITY),
+    Metric('precision', 'precision', 'higher', 3, SAMPLE_QUALITY),
+    Metric('recall', 'recall', 'higher', 3, SAMPLE_QUALITY),
+    Metric('autoencoder_frechet_distance', 'FD, autoencoder view', 'lower', 2, SAMPLE_QUALITY),
+    Metric('autoencoder_kid', 'KID, autoencoder view', 'lower', 4, SAMPLE_QUALITY),
+    Metric('autoencoder_precision', 'precision, autoencoder view', 'higher', 3, SAMPLE_QUALITY),
+    Metric('autoencoder_recall', 'recall, autoencoder view', 'higher', 3, SAMPLE_QUALITY),
+    Metric('sharpness', 'sharpness (var. of Laplacian)', 'real', 3, SAMPLE_QUALITY),
+    Metric('step', 'step evaluated', 'none', 0, STEPS_AND_TIME),
+    Metric('best_step', 'step of the best validation ELBO', 'none', 0, STEPS_AND_TIME),
+    Metric('train_seconds', 'training (s)', 'none', 0, STEPS_AND_TIME),
+    Metric('eval_seconds', 'evaluation (s)', 'none', 0, STEPS_AND_TIME),
 )
+SECTIONS = (LIKELIHOODS, SAMPLE_QUALITY, STEPS_AND_TIME)
+_YARDSTICK_BEFORE = 'dequantized_bits_per_dim'
+_METHOD_TITLES = {'iw': 'IW', 'ais': 'AIS'}
+
+
+def metric_for(key):
+  """The `Metric` of a report key: one of `METRICS`, or a yardstick's column; else None.
+
+  A yardstick key (`yardstick.METRIC_KEY`, e.g. `yardstick_gaussian_0.3_iw`) is the run's
+  log q~(y) under that fixed kernel, on the same spread data for every run.
+  """
+  for metric in METRICS:
+    if metric.key == key:
+      return metric
+  match = yardstick.METRIC_KEY.match(key)
+  if not match:
+    return None
+  family, scale, method = match.groups()
+  return Metric(key, f'log q~(y) {family.capitalize()} {scale} {_METHOD_TITLES[method]}, nats',
+                'higher', 1)
+
+
+def _yardstick_order(key):
+  family, scale, method = yardstick.METRIC_KEY.match(key).groups()
+  return family, float(scale), yardstick.METHODS.index(method)
+
+
+def metrics_for(groups):
+  """`METRICS` with the yardstick columns of the runs in `groups` (by kernel, IW before AIS)."""
+  keys = {k for runs in groups.values() for r in runs for k in r.values
+          if yardstick.METRIC_KEY.match(k)}
+  extra = [metric_for(k) for k in sorted(keys, key=_yardstick_order)]
+  at = [m.key for m in METRICS].index(_YARDSTICK_BEFORE)
+  return METRICS[:at] + tuple(extra) + METRICS[at:]
+
 
 _SEED_LINE = re.compile(r'^\s*(train\.seed|[\w.]*init_checkpoint|INIT_CHECKPOINT)\s*=.*$',
                         re.MULTILINE)
@@ -211,56 +269,75 @@ def _interval_text(interval, digits):
 def _cell(runs, metric):
   interval = mean_interval([r.values.get(metric.key) for r in runs])
   if interval is None:
-    return 'n/a'
+    return ''
   text = _interval_text(interval, metric.digits)
   return text if interval.n == len(runs) else f'{text} ({interval.n} of {len(runs)})'
 
 
+_REFERENCE = 'real_data_reference'
+
+
 def _real_data_row(groups):
-  """The real-data reference of the runs' eval.json files (real training vs held-out images)."""
+  """The real-data reference of the runs' eval.json files, by metric key.
+
+  `[<view>_]real_data_reference` (validation against held-out images in each feature view)
+  gives `[<view>_]<metric>`; `sharpness_real` (the held-out images' sharpness) gives `sharpness`.
+  """
   values = {}
   for runs in groups.values():
     for run in runs:
-      reference = dict(run.values.get('real_data_reference') or {})
+      reference = {}
+      for key, scores in run.values.items():
+        if key.endswith(_REFERENCE) and isinstance(scores, dict):
+          prefix = key[:-len(_REFERENCE)]
+          reference.update({prefix + metric: value for metric, value in scores.items()})
       if run.values.get('sharpness_real') is not None:
         reference['sharpness'] = run.values['sharpness_real']
       for key, value in reference.items():
-        values.setdefault(key, []).append(value)
+        if value is not None:
+          values.setdefault(key, []).append(value)
   return {key: float(np.mean(v)) for key, v in values.items()}
+
+
+_ARROWS = {'higher': ' (up)', 'lower': ' (down)', 'real': ' (near real)', 'none': ''}
 
 
 def markdown_table(groups, metrics=METRICS):
   """A Markdown table: one row per configuration, mean [95% CI] over its seeds (Student t).
 
   A cell is `mean [low, high]` (only the mean for a single seed), with `(k of n)` when only k
-  of the configuration's n runs have the value.
+  of the configuration's n runs have the value, and empty when none has it (e.g. dequantised
+  bits/dim of a delta-VAE, or a yardstick with no closed form). Columns no run has are left out.
 
-  When the runs' eval.json files hold the real-data reference (real training images scored like
-  generated ones, and the held-out images' sharpness), a last row shows it: the values a perfect
-  model would reach with the same numbers of images.
+  When the runs' eval.json files hold the real-data reference of a shown metric (validation
+  images scored like generated ones, and the held-out images' sharpness), a last row shows it:
+  the values a perfect model would reach with the same numbers of images.
+
+  Returns:
+    The table as text, '' when no run has any of `metrics`.
   """
   present = [m for m in metrics
              if any(r.values.get(m.key) is not None for runs in groups.values() for r in runs)]
-  arrows = {'higher': 'up', 'lower': 'down', 'real': 'near real'}
+  if not present:
+    return ''
   header = '| configuration | seeds | ' + ' | '.join(
-      f'{m.title} ({arrows[m.better]})' for m in present) + ' |'
+      f'{m.title}{_ARROWS[m.better]}' for m in present) + ' |'
   lines = [header, '|' + '---|' * (len(present) + 2)]
   for label, runs in groups.items():
     lines.append(f'| {label} | {len(runs)} | ' + ' | '.join(_cell(runs, m) for m in present)
                  + ' |')
   reference = _real_data_row(groups)
-  if reference:
+  if any(m.key in reference for m in present):
     cells = [f'{reference[m.key]:,.{m.digits}f}' if m.key in reference else '' for m in present]
     lines.append('| real images (reference) | | ' + ' | '.join(cells) + ' |')
   return '\n'.join(lines) + '\n'
-
 
 
 def _bootstrap_cell(run, key, digits, level, num_resamples, seed):
   values = run.per_image.get(key)
   if values is None:
     value = run.values.get(key)
-    return 'n/a' if value is None else f'{_number(value, digits)} (no per-image values)'
+    return '' if value is None else f'{_number(value, digits)} (no per-image values)'
   bad = int(np.count_nonzero(~np.isfinite(values)))
   if bad:
     return f'n/a ({bad} of {len(values)} per-image values not finite)'
@@ -276,9 +353,38 @@ def _checkpoint_name(run):
   return os.path.basename(checkpoint) if relative.startswith('..') else relative
 
 
-def runs_table(groups, level=0.95, num_resamples=10_000, seed=0):
+def _seconds_text(value):
+  if value is None:
+    return ''
+  return f'{value:,.1f}' if value < 10 else f'{value:,.0f}'
+
+
+def runs_table(groups):
   """A Markdown table with one row per run: its seed, the checkpoint and step it was evaluated
-  at, and each per-image metric's mean with a percentile bootstrap interval over test images.
+  at, and its training and evaluation seconds.
+
+  Args:
+    groups: from `group_by_config`.
+
+  Returns:
+    The table as text.
+  """
+  lines = ['| configuration | run | seed | checkpoint evaluated | step | training (s) | '
+           'evaluation (s) |', '|---|---|---|---|---|---|---|']
+  for label, runs in groups.items():
+    for run in runs:
+      step = run.values.get('step')
+      cells = [label, os.path.basename(run.workdir), '' if run.seed is None else str(run.seed),
+               _checkpoint_name(run), 'n/a' if step is None else f'{int(step):,}',
+               _seconds_text(run.values.get('train_seconds')),
+               _seconds_text(run.values.get('eval_seconds'))]
+      lines.append('| ' + ' | '.join(cells) + ' |')
+  return '\n'.join(lines) + '\n'
+
+
+def bootstrap_table(groups, level=0.95, num_resamples=10_000, seed=0):
+  """A Markdown table with one row per run: each per-image metric's mean over the test images
+  with a percentile bootstrap interval.
 
   The bootstrap (`statistics.bootstrap_interval`, `num_resamples`, seeded) resamples the run's
   `eval_per_image.npz` values; a run without them shows its `eval.json` mean alone.
@@ -290,23 +396,75 @@ def runs_table(groups, level=0.95, num_resamples=10_000, seed=0):
     seed: bootstrap seed (the same for every run).
 
   Returns:
-    The table as text.
+    The table as text, '' when no run has per-image values.
   """
-  known = {m.key: m for m in METRICS}
   keys = {k for runs in groups.values() for r in runs for k in r.per_image}
-  keys = [m.key for m in METRICS if m.key in keys] + sorted(keys - set(known))
-  titles = [known[k].title if k in known else k for k in keys]
-  lines = ['| configuration | run | seed | checkpoint evaluated | step | ' + ' | '.join(
-      f'{t}, mean [{level:.0%} bootstrap CI over test images]' for t in titles) + ' |',
-           '|' + '---|' * (5 + len(keys))]
+  if not keys:
+    return ''
+  ordered = [m.key for m in metrics_for(groups) if m.key in keys]
+  metrics = [metric_for(k) or Metric(k, k, 'none', 3)
+             for k in ordered + sorted(keys - set(ordered))]
+  lines = ['| configuration | run | ' + ' | '.join(f'{m.title} [{level:.0%} CI]' for m in metrics)
+           + ' |', '|' + '---|' * (2 + len(metrics))]
   for label, runs in groups.items():
     for run in runs:
-      step = run.values.get('step')
-      cells = [label, os.path.basename(run.workdir), '' if run.seed is None else str(run.seed),
-               _checkpoint_name(run), 'n/a' if step is None else f'{int(step):,}']
-      cells += [_bootstrap_cell(run, k, known[k].digits if k in known else 3, level,
-                                num_resamples, seed) for k in keys]
+      cells = [label, os.path.basename(run.workdir)]
+      cells += [_bootstrap_cell(run, m.key, m.digits, level, num_resamples, seed)
+                for m in metrics]
       lines.append('| ' + ' | '.join(cells) + ' |')
+  return '\n'.join(lines) + '\n'
+
+
+def _time_rows(groups):
+  """`[(part, {label: [seconds per run]})]`: training, each evaluation part, the rest."""
+  parts = []
+  for runs in groups.values():
+    for run in runs:
+      for part in run.values.get('seconds') or {}:
+        if part != 'total' and part not in parts:
+          parts.append(part)
+  rows = []
+  for part in ['training'] + parts + ['evaluation, other']:
+    by_label = {}
+    for label, runs in groups.items():
+      values = []
+      for run in runs:
+        seconds = run.values.get('seconds') or {}
+        if part == 'training':
+          value = run.values.get('train_seconds')
+        elif part == 'evaluation, other':   # what no part's timer covered
+          value = (seconds['total'] - sum(v for k, v in seconds.items() if k != 'total')
+                   if 'total' in seconds else None)
+        else:
+          value = seconds.get(part)
+        if value is not None:
+          values.append(float(value))
+      by_label[label] = values
+    rows.append((part, by_label))
+  return rows
+
+
+def timing_table(groups):
+  """A Markdown table of where the time went: rows are training and each evaluation part.
+
+  A configuration's cell is the mean over its runs of the part's wall seconds (eval.json's
+  `seconds`, metrics.json's `train_seconds`); the last columns sum the part over all runs and
+  give its share of all runs' training and evaluation time together.
+
+  Returns:
+    The table as text, '' when no run has eval.json `seconds`.
+  """
+  if not any(r.values.get('seconds') for runs in groups.values() for r in runs):
+    return ''
+  rows = _time_rows(groups)
+  total = sum(sum(v) for _, by_label in rows for v in by_label.values())
+  lines = ['| part | ' + ' | '.join(groups) + ' | all runs (s) | share |',
+           '|' + '---|' * (len(groups) + 3)]
+  for part, by_label in rows:
+    summed = sum(sum(v) for v in by_label.values())
+    cells = [_seconds_text(float(np.mean(v))) if v else '' for v in by_label.values()]
+    share = f'{summed / total:.1%}' if total > 0 else ''
+    lines.append(f'| {part} | ' + ' | '.join(cells) + f' | {_seconds_text(summed)} | {share} |')
   return '\n'.join(lines) + '\n'
 
 
@@ -329,12 +487,38 @@ def parse_comparison(text):
 
 _CONFIGURATIONS_NOTE = (
     'Mean [{level:.0%} confidence interval] over seeds (Student t with n - 1 degrees of freedom; '
-    'a single seed shows its value alone). "(k of n)": only k of the n seeds have the value.')
+    'a single seed shows its value alone). "(k of n)": only k of the n seeds have the value; an '
+    'empty cell: none has it.')
+_SECTION_NOTES = {
+    LIKELIHOODS: (
+        'Nats per held-out image. The ELBO, IW and AIS columns are log p~(y) of data spread with '
+        "each run's own kernel (a VAE baseline's: of the clean digits): they compare only "
+        'between runs with the same spread. The log q~(y) columns score every run on the same '
+        'spread data under the named kernel: they compare across model families; empty where '
+        "the model's observation noise under that kernel has no closed form "
+        '(eval.json `yardstick_*_reason`). Dequantised bits/dim: VAE baselines only (a delta-VAE '
+        'has no density on clean data).'),
+    SAMPLE_QUALITY: (
+        'Generated images x = g(z) (no noise added) against the held-out images, mean over the '
+        'generated sets. '
+        'FD, KID, precision, recall: the first feature view (the digit classifier with '
+        '--features=default); "autoencoder view": the blur-sensitive second view.'),
+    STEPS_AND_TIME: (
+        'The step each run was evaluated at (fixed and learned spreads compare only at '
+        'comparable steps), its best validation step, and wall seconds.'),
+}
 _RUNS_NOTE = (
-    'Each run: the checkpoint and step it was evaluated at, and its held-out numbers with a '
-    '{level:.0%} percentile bootstrap interval over the test images ({resamples:,} resamples of '
-    'eval_per_image.npz): how much a run\'s number owes to the particular test images, not to '
-    'its seed.')
+    'Each run: the checkpoint and step it was evaluated at, and its training and evaluation '
+    'seconds.')
+_BOOTSTRAP_NOTE = (
+    "Each run's held-out numbers with a {level:.0%} percentile bootstrap interval over the test "
+    'images ({resamples:,} resamples of eval_per_image.npz; n: the images scored, the first n '
+    "of the test split): how much a run's number owes to the particular test images (and, for "
+    'the likelihoods, to the spread noise drawn per image), not to its seed.')
+_TIME_NOTE = (
+    "Where the wall time went: each part's mean seconds per run of a configuration, its sum over "
+    "all runs and its share of all training and evaluation time (eval.json `seconds`; "
+    '"evaluation, other": what no part\'s timer covered).')
 _COMPARISONS_NOTE = (
     'Each declared claim "first is better than second": difference of the seed means with its '
     '{level:.0%} Welch interval, Welch\'s t-test and a permutation test (two-sided; {holm}), '
@@ -344,9 +528,23 @@ _COMPARISONS_NOTE = (
     '{alpha} is noted.')
 
 
+def _configuration_tables(groups, metrics):
+  """One table per section of `metrics` that any run has (`### <section>`, note, table)."""
+  parts = []
+  for section in SECTIONS:
+    table = markdown_table(groups, [m for m in metrics if m.section == section])
+    if table:
+      parts += [f'### {section}\n', _SECTION_NOTES[section] + '\n', table]
+  return parts
+
+
 def markdown_report(groups, declared=(), alpha=0.05, correction='holm', level=0.95,
-                    num_resamples=10_000, seed=0, metrics=METRICS):
-  """The report: configurations, runs and (when declared) comparisons, as Markdown.
+                    num_resamples=10_000, seed=0, metrics=None):
+  """The report as Markdown: configurations, runs, evaluation time and declared comparisons.
+
+  The configurations section has one table per `SECTIONS` entry with values (likelihoods,
+  sample quality, steps and time); the evaluation-time section appears when the runs' eval.json
+  files have `seconds`, the comparisons section when comparisons are declared.
 
   Args:
     groups: from `group_by_config`.
@@ -356,7 +554,7 @@ def markdown_report(groups, declared=(), alpha=0.05, correction='holm', level=0.
     level: confidence level of every interval.
     num_resamples: bootstrap resamples per run and metric.
     seed: seed of the bootstrap and of any Monte Carlo permutation test.
-    metrics: the columns of the configurations table.
+    metrics: the columns of the configurations tables (None: `metrics_for(groups)`).
 
   Returns:
     The report as text.
@@ -364,21 +562,31 @@ def markdown_report(groups, declared=(), alpha=0.05, correction='holm', level=0.
   Raises:
     ValueError: for a comparison naming an unknown configuration or metric.
   """
+  metrics = metrics_for(groups) if metrics is None else metrics
   declared = list(declared)
   found = claims.assess(groups, declared, alpha, correction, level, seed) if declared else []
-  parts = ['## Configurations\n', _CONFIGURATIONS_NOTE.format(level=level) + '\n',
-           markdown_table(groups, metrics), '## Runs\n',
-           _RUNS_NOTE.format(level=level, resamples=num_resamples) + '\n',
-           runs_table(groups, level, num_resamples, seed)]
+  parts = ['## Configurations\n', _CONFIGURATIONS_NOTE.format(level=level) + '\n']
+  parts += _configuration_tables(groups, metrics)
+  parts += ['## Runs\n', _RUNS_NOTE + '\n', runs_table(groups)]
+  bootstrap = bootstrap_table(groups, level, num_resamples, seed)
+  if bootstrap:
+    parts += ['### Per-image bootstrap\n',
+              _BOOTSTRAP_NOTE.format(level=level, resamples=num_resamples) + '\n', bootstrap]
+  timing = timing_table(groups)
+  if timing:
+    parts += ['## Evaluation time\n', _TIME_NOTE + '\n', timing]
   if found:
     tested = sum(claim.welch is not None for claim in found)
     if found[0].adjusted:
       holm = f'p-values Holm-adjusted over the {tested} tested claims, raw and adjusted shown'
     else:
       holm = 'p-values not adjusted' + (f' ({tested} tested claim)' if correction == 'holm' else '')
+    digits = {claim.comparison.metric: (metric_for(claim.comparison.metric)
+                                        or Metric('', '', 'none', 3)).digits for claim in found}
     parts += ['## Comparisons\n', _COMPARISONS_NOTE.format(level=level, alpha=alpha, holm=holm)
-              + '\n', claims.markdown_table(found, {m.key: m.digits for m in METRICS})]
+              + '\n', claims.markdown_table(found, digits)]
   return '\n'.join(parts)
+
 
 def _save(fig, path):
   buffer = io.BytesIO()
@@ -413,10 +621,9 @@ def plot_metric(groups, metric, path):
     ax.plot([i] * len(values), values, 'k.', markersize=5)
   ax.set_xticks(range(len(rows)), [label for label, _ in rows], rotation=20, ha='right')
   ax.set_ylabel(metric.title)
-  better = {'higher': 'higher is better', 'lower': 'lower is better',
-            'real': 'closer to real images is better'}[metric.better]
-  ax.set_title(f'{metric.title} ({better}; bars: mean, 95% CI over seeds)',
-               fontsize=9)
+  better = {'higher': 'higher is better; ', 'lower': 'lower is better; ',
+            'real': 'closer to real images is better; ', 'none': ''}[metric.better]
+  ax.set_title(f'{metric.title} ({better}bars: mean, 95% CI over seeds)', fontsize=9)
   _save(fig, path)
   return path
 

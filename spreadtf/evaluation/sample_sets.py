@@ -13,6 +13,8 @@ sets and its spread (`<metric>_std_over_sets`).
     scores['autoencoder_frechet_distance']       # the second view's, prefixed with its name
 """
 
+import time
+
 import numpy as np
 
 from spreadtf.evaluation import sample_quality
@@ -85,8 +87,10 @@ def score_sample_sets(real, generate_set, extractors, num_sets, seed, reference_
   Returns:
     A JSON-ready dict: per view `[<view>_]<metric>` for `METRICS` (means over the sets),
     `[<view>_]<metric>_std_over_sets` when `num_sets > 1`, `[<view>_]real_data_reference`;
-    `num_generated`, `num_sample_sets`, `feature_extractor` (the first view's description) and,
-    for a dict of views, `feature_extractors` (`{view: description}`).
+    `num_generated`, `num_sample_sets`, `feature_extractor` (the first view's description),
+    for a dict of views `feature_extractors` (`{view: description}`), and
+    `sample_quality_seconds`: wall seconds of `generation` (all sets) and of each view (its
+    features and scores; the view of a lone extractor is called `features`), without overlap.
 
   Raises:
     ValueError: if `num_sets < 1` or `extractors` is empty, or from the metrics.
@@ -97,20 +101,33 @@ def score_sample_sets(real, generate_set, extractors, num_sets, seed, reference_
   if not views:
     raise ValueError('no feature extractor given.')
   prefixes = {view: '' if i == 0 else f'{view}_' for i, view in enumerate(views)}
-  real_features = {view: extractor(real) for view, extractor in views.items()}
-  scores = {view: [] for view in views}
+  names = {view: view or 'features' for view in views}
+  seconds = {'generation': 0., **dict.fromkeys(names.values(), 0.)}
+  clock = time.perf_counter
+  real_features, scores = {}, {view: [] for view in views}
+  for view, extractor in views.items():
+    start = clock()
+    real_features[view] = extractor(real)
+    seconds[names[view]] += clock() - start
   for i in range(num_sets):
+    start = clock()
     fake = generate_set(i)
+    seconds['generation'] += clock() - start
     for view, extractor in views.items():
+      start = clock()
       scores[view].append(score(real_features[view], extractor(fake), seed + i))
+      seconds[names[view]] += clock() - start
   result = {'num_generated': len(fake), 'num_sample_sets': num_sets}
   for view, extractor in views.items():
     result.update({prefixes[view] + key: value
                    for key, value in mean_over_sets(scores[view]).items()})
     if reference_images is not None:
+      start = clock()
       reference = score(extractor(reference_images), real_features[view], seed)
+      seconds[names[view]] += clock() - start
       result[prefixes[view] + 'real_data_reference'] = {key: reference[key] for key in METRICS}
   result['feature_extractor'] = next(iter(views.values())).description()
   if isinstance(extractors, dict):
     result['feature_extractors'] = {view: e.description() for view, e in views.items()}
+  result['sample_quality_seconds'] = seconds
   return result

@@ -49,7 +49,8 @@ from spreadtf.evaluation import ais
 from spreadtf.evaluation import likelihood
 from spreadtf.spreads import kernels
 
-__all__ = ['SpreadModel', 'spread_model', 'spread_log_likelihood', 'dequantized_log_likelihood']
+__all__ = ['SpreadModel', 'describe', 'spread_model', 'spread_log_likelihood',
+           'spread_log_likelihood_of', 'dequantized_log_likelihood']
 
 _DEQUANTIZATION_SALT = 8
 _QUANTIZATION_TOLERANCE = 1e-3   # of one 8-bit level; float32 x = k / 255 is exact to ~1e-5
@@ -76,7 +77,8 @@ class SpreadModel:
   spread_data: bool = True
 
 
-def _describe(kernel):
+def describe(kernel):
+  """A kernel's class and scale, e.g. 'GaussianSpread 0.5831' (no scale for an array of them)."""
   scale = getattr(kernel, 'scale', None)
   scale = '' if scale is None or np.size(scale) > 1 else f' {float(np.asarray(scale)):.4g}'
   return f'{type(kernel).__name__}{scale}'
@@ -105,9 +107,55 @@ def spread_model(model, kernel):
     scale = tf.sqrt(tf.square(tf.convert_to_tensor(noise.scale))
                     + tf.square(tf.convert_to_tensor(kernel.scale)))
     return view(kernels.GaussianSpread(scale)), None
-  return None, (f'no closed form for a VAE with {_describe(noise)} observation noise under a '
-                f'{_describe(kernel)} kernel (only Gaussian noise under a Gaussian kernel, and '
+  return None, (f'no closed form for a VAE with {describe(noise)} observation noise under a '
+                f'{describe(kernel)} kernel (only Gaussian noise under a Gaussian kernel, and '
                 'any kernel for a deterministic generator)')
+
+
+def _check_method(method):
+  if method not in ('iw', 'ais'):
+    raise ValueError(f"method must be 'iw' or 'ais', got {method!r}.")
+
+
+def spread_log_likelihood_of(model, observed, kernel, seed, method='iw', num_samples=1000,
+                             max_decoder_batch=10000, **ais_settings):
+  """log q~(y) of `model` under `kernel` on spread data y the caller drew (`observed`).
+
+  `spread_log_likelihood` draws y itself; this one takes it, so one draw can be scored by
+  several methods (IW on all images, AIS on the first few) and hashed.
+
+  Args:
+    model: a built `SpreadVAE` (delta-VAE or VAE baseline).
+    observed: float32 `[num, height, width, channels]`, y drawn with `kernel` (e.g.
+      `likelihood.draw_spread(kernel, images, seed)`).
+    kernel: the scoring kernel.
+    seed: stateless seed, int32 `[2]`, of the latent draws (IW batch b uses
+      `likelihood.latent_seed(seed, b)`; AIS its own salts).
+    method: 'iw' (importance-weighted, K = `num_samples`, proposal q(z | y)) or 'ais'.
+    num_samples: K of the IW estimate.
+    max_decoder_batch: decoder evaluations per call (IW).
+    **ais_settings: `ais.ais_of` settings for `method='ais'` (`num_steps`, `num_chains`, ...).
+
+  Returns:
+    As `spread_log_likelihood`.
+
+  Raises:
+    ValueError: for another `method`.
+  """
+  _check_method(method)
+  scoring, reason = spread_model(model, kernel)
+  result = {'log_likelihood': None, 'stderr': None, 'method': method,
+            'kernel': describe(kernel), 'decoder': None, 'reason': reason}
+  if scoring is None:
+    return result
+  if method == 'iw':
+    estimate = likelihood.importance_weighted_of(scoring, observed, num_samples, seed,
+                                                 max_decoder_batch)
+  else:
+    estimate = ais.ais_of(scoring, observed, seed, **ais_settings)
+  result.update(log_likelihood=estimate['mean'], stderr=estimate['stderr'],
+                decoder=describe(scoring.spread), estimate=estimate)
+  return result
 
 
 def spread_log_likelihood(model, images, kernel, seed, method='iw', num_samples=1000,
@@ -132,22 +180,13 @@ def spread_log_likelihood(model, images, kernel, seed, method='iw', num_samples=
   Raises:
     ValueError: for another `method`.
   """
-  if method not in ('iw', 'ais'):
-    raise ValueError(f"method must be 'iw' or 'ais', got {method!r}.")
-  scoring, reason = spread_model(model, kernel)
-  result = {'log_likelihood': None, 'stderr': None, 'method': method,
-            'kernel': _describe(kernel), 'decoder': None, 'reason': reason}
-  if scoring is None:
-    return result
-  observed = likelihood.draw_spread(kernel, images, seed)
-  if method == 'iw':
-    estimate = likelihood.importance_weighted_of(scoring, observed, num_samples, seed,
-                                                 max_decoder_batch)
+  _check_method(method)
+  if spread_model(model, kernel)[0] is None:   # nothing to score: no draw needed
+    observed = None
   else:
-    estimate = ais.ais_of(scoring, observed, seed, **ais_settings)
-  result.update(log_likelihood=estimate['mean'], stderr=estimate['stderr'],
-                decoder=_describe(scoring.spread), estimate=estimate)
-  return result
+    observed = likelihood.draw_spread(kernel, images, seed)
+  return spread_log_likelihood_of(model, observed, kernel, seed, method, num_samples,
+                                  max_decoder_batch, **ais_settings)
 
 
 def dequantized_log_likelihood(model, images, seed, num_samples=1000, max_decoder_batch=10000):
@@ -168,7 +207,8 @@ def dequantized_log_likelihood(model, images, seed, num_samples=1000, max_decode
 
   Returns:
     A dict: `log_likelihood` and `stderr` (nats per image, of the 8-bit data),
-    `bits_per_dim` and `bits_per_dim_stderr`, `num_samples`.
+    `bits_per_dim` and `bits_per_dim_stderr`, `num_samples`, and `per_example` (float64
+    `[num]`, each image's nats: their mean is `log_likelihood`).
 
   Raises:
     ValueError: for a delta-VAE (no density on clean data) or images that are not 8-bit.
@@ -194,4 +234,4 @@ def dequantized_log_likelihood(model, images, seed, num_samples=1000, max_decode
   return {'log_likelihood': nats['mean'], 'stderr': nats['stderr'],
           'bits_per_dim': likelihood.bits_per_dim(nats['mean'], num_dims),
           'bits_per_dim_stderr': None if nats['stderr'] is None else nats['stderr'] / per_dim,
-          'num_samples': int(num_samples)}
+          'num_samples': int(num_samples), 'per_example': nats['per_example']}

@@ -47,6 +47,7 @@ from spreadtf import gin_parsing
 from spreadtf.evaluation import commands
 from spreadtf.evaluation import comparisons as comparisons_lib
 from spreadtf.evaluation import report
+from spreadtf.evaluation import yardstick
 
 __all__ = ['Configuration', 'Study', 'study', 'load_study']
 
@@ -101,6 +102,14 @@ class Study:
     return json.loads(json.dumps(options, sort_keys=True))   # lists, not tuples: as recorded
 
 
+def _metric_keys(evaluation, configurations):
+  """The report's metric keys and those of every yardstick the study evaluates."""
+  keys = [metric.key for metric in report.METRICS]
+  for options in [evaluation] + [c.evaluation for c in configurations]:
+    keys += [k for k in yardstick.metric_keys(options.get('yardstick', ())) if k not in keys]
+  return keys
+
+
 def _check_evaluation(options, where):
   if not isinstance(options, dict):
     raise ValueError(f'{where}: evaluation options are a dict of launch/evaluate.py flags, got '
@@ -111,6 +120,10 @@ def _check_evaluation(options, where):
                      f'flags of launch/evaluate.py: {list(commands.EVALUATE_OPTIONS)}.')
   if 'workdir' in options:
     raise ValueError(f'{where}: the study sets each run\'s workdir; drop it from the options.')
+  try:
+    yardstick.parse(options.get('yardstick', ()))
+  except ValueError as e:
+    raise ValueError(f'{where}: {e}') from e
 
 
 def _configuration(entry, earlier):
@@ -177,7 +190,7 @@ def study(configurations=gin.REQUIRED, seeds=gin.REQUIRED, evaluation=None, comp
   _check_evaluation(evaluation, 'study.evaluation')
   declared = tuple(comparisons_lib.from_dict(entry) for entry in comparisons)
   comparisons_lib.check_comparisons(declared, [c.name for c in parsed],
-                                    [metric.key for metric in report.METRICS])
+                                    _metric_keys(evaluation, parsed))
   if isinstance(gin_bindings, str):
     raise ValueError(f'study.gin_bindings is a list of bindings, got the string {gin_bindings!r}.')
   return Study(configurations=tuple(parsed), seeds=tuple(seeds), evaluation=evaluation,

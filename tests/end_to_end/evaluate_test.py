@@ -11,6 +11,8 @@ import sys
 
 import tensorflow as tf
 
+from spreadtf.evaluation import per_image
+
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -32,18 +34,27 @@ class EvaluateLaunchTest(tf.test.TestCase):
                  'export/saved_model.pb'):
       self.assertTrue(os.path.exists(os.path.join(workdir, name)), name)
 
+    # --yardstick repeats (or takes a comma-separated list).
     out = _launch('evaluate.py', f'--workdir={workdir}', '--num_importance_samples=3',
-                  '--features=none')
+                  '--features=none', '--yardstick=gaussian:0.3', '--yardstick=laplace:0.2')
     self.assertEqual(out.returncode, 0, out.stderr[-3000:])
     with open(os.path.join(workdir, 'eval.json')) as f:
       result = json.load(f)
     self.assertEqual(result['iw_num_samples'], 3)
     self.assertIn('"iw_log_likelihood"', out.stdout)
+    self.assertEqual(result['yardsticks'], ['gaussian:0.3', 'laplace:0.2'])
+    self.assertEqual(result['yardstick_gaussian_0.3_iw'], result['iw_log_likelihood'])
+    self.assertIn('"yardstick_laplace_0.2_iw"', out.stdout)
+    self.assertEqual(sorted(per_image.read(workdir)), [
+        'iw_log_likelihood', 'test_elbo', 'yardstick_gaussian_0.3_iw', 'yardstick_laplace_0.2_iw'])
 
     out = _launch('report.py', f'--runs={root}/*/seed=*', f'--out={root}/report')
     self.assertEqual(out.returncode, 0, out.stderr[-3000:])
     self.assertIn('| gaussian | 1 |', out.stdout)
-    for name in ('report.md', 'test_elbo.png', 'iw_log_likelihood.png', 'samples.png'):
+    self.assertIn('log q~(y) Laplace 0.2 IW, nats', out.stdout)
+    self.assertIn('## Evaluation time', out.stdout)
+    for name in ('report.md', 'test_elbo.png', 'iw_log_likelihood.png', 'samples.png',
+                 'yardstick_laplace_0.2_iw.png'):
       self.assertTrue(os.path.exists(os.path.join(root, 'report', name)), name)
 
 

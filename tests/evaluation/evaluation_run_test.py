@@ -1,5 +1,6 @@
 """Tests of the evaluation root: a smoke run scored end to end, errors, reproducibility."""
 
+import hashlib
 import json
 import os
 import re
@@ -15,8 +16,12 @@ import pytest
 import tensorflow as tf
 
 from spreadtf import gin_parsing
+from spreadtf import seeding
 from spreadtf.evaluation import evaluation_run
 from spreadtf.evaluation import features as features_lib
+from spreadtf.evaluation import likelihood
+from spreadtf.evaluation import per_image
+from spreadtf.evaluation import yardstick
 from spreadtf.training import run_restoring
 from spreadtf.training import training_run as training
 from spreadtf.training import workdir_layout
@@ -63,7 +68,7 @@ class EvaluateTest(tf.test.TestCase):
   def setUp(self):
     super().setUp()
     self.addCleanup(gin.clear_config)
-    for name in ('eval.json', 'eval_samples.png'):
+    for name in ('eval.json', 'eval_samples.png', 'eval_per_image.npz'):
       if os.path.exists(os.path.join(self.run_dir, name)):
         os.remove(os.path.join(self.run_dir, name))
 
@@ -105,6 +110,91 @@ class EvaluateTest(tf.test.TestCase):
     for key in ('ais_log_likelihood', 'ais_log_likelihood_stderr', 'bdmc_gap', 'iw_sweep_elbo'):
       self.assertTrue(np.isfinite(written[key]), key)
     self.assertEqual((written['ais_num_images'], written['bdmc_num_images']), (4, 4))
+
+  def test_per_image_values_are_those_whose_means_eval_json_holds(self):
+    evaluation_run.evaluate(
+        self.run_dir, num_importance_samples=4, max_likelihood_images=20, verbose=False,
+        likelihood_options=dict(iw_sweep=[1, 8], ais_steps=3, ais_chains=2, max_ais_images=4),
+        yardsticks='gaussian:0.3,laplace:0.2')
+    with open(os.path.join(self.run_dir, 'eval.json')) as f:
+      written = json.load(f)
+    values = per_image.read(self.run_dir)
+    lengths = {'test_elbo': 24, 'iw_log_likelihood': 20, 'iw_largest_k_log_likelihood': 24,
+               'ais_log_likelihood': 4, 'yardstick_gaussian_0.3_iw': 20,
+               'yardstick_gaussian_0.3_ais': 4, 'yardstick_laplace_0.2_iw': 20,
+               'yardstick_laplace_0.2_ais': 4}
+    self.assertEqual({key: len(array) for key, array in values.items()}, lengths)
+    for key, array in values.items():
+      # eval.json's mean is the float64 mean of the same values: equal to rounding.
+      self.assertAllClose(array.mean(), written[key], rtol=1e-12, atol=0., msg=key)
+    self.assertEqual(written['iw_largest_k'], 8)
+    # The delta-VAE's own kernel is the Gaussian yardstick: its own values, not computed again
+    # (tests/evaluation/yardstick_test.py shows that computing them gives the same numbers).
+    self.assertEqual((written['yardstick_gaussian_0.3_is_own_kernel'],
+                      written['yardstick_laplace_0.2_is_own_kernel']), (True, False))
+    self.assertAllEqual(values['yardstick_gaussian_0.3_iw'], values['iw_log_likelihood'])
+    self.assertAllEqual(values['yardstick_gaussian_0.3_ais'], values['ais_log_likelihood'])
+    self.assertNotIn('yardstick_gaussian_0.3_iw', written['seconds'])
+
+  def test_yardsticks_score_runs_of_other_families_on_the_same_spread_data(self):
+    yardsticks = ['gaussian:0.3', 'laplace:0.2']
+    delta = evaluation_run.evaluate(self.run_dir, num_importance_samples=4, verbose=False,
+                                    yardsticks=yardsticks)
+    # The same weights read as a VAE baseline with observation noise 0.5: another model, another
+    # own kernel, and clean held-out data for its own likelihoods.
+    vae = evaluation_run.evaluate(
+        self.run_dir, num_importance_samples=4, verbose=False, yardsticks=yardsticks,
+        gin_bindings=['spread_vae.make_spread_vae.spread_data = False', 'SPREAD_SCALE = 0.5'])
+    self.assertEqual((delta['spread_data'], vae['spread_data']), (True, False))
+    self.assertEqual(delta['yardsticks'], ['gaussian:0.3', 'laplace:0.2'])
+    run = run_restoring.restore_run(self.run_dir)
+    real = evaluation_run.held_out_images(run, 'test')
+    seed = tf.constant(seeding.stateless_seed(0, 'elbo'))
+    for spec, model_result in (('gaussian:0.3', delta), ('gaussian:0.3', vae),
+                               ('laplace:0.2', delta)):
+      (chosen,) = yardstick.parse(spec)
+      direct = likelihood.draw_spread(chosen.kernel(), real, seed)
+      self.assertEqual(model_result[f'{chosen.key}_draws_sha256'],
+                       hashlib.sha256(direct.tobytes()).hexdigest(), spec)
+    self.assertNotEqual(delta['yardstick_gaussian_0.3_iw'], vae['yardstick_gaussian_0.3_iw'])
+    self.assertEqual(delta['yardstick_gaussian_0.3_iw'], delta['iw_log_likelihood'])
+    self.assertFalse(vae['yardstick_gaussian_0.3_is_own_kernel'])
+    self.assertEqual(vae['yardstick_gaussian_0.3_decoder'], 'GaussianSpread 0.5831')
+    # No closed form for a Gaussian-noise VAE under a Laplace kernel: empty, with the reason.
+    self.assertIsNone(vae['yardstick_laplace_0.2_iw'])
+    self.assertIn('no closed form', vae['yardstick_laplace_0.2_reason'])
+    self.assertNotIn('yardstick_laplace_0.2_iw', per_image.read(self.run_dir))
+    self.assertTrue(np.isfinite(delta['yardstick_laplace_0.2_iw']))
+
+  def test_a_bad_yardstick_is_refused_before_any_work(self):
+    with self.assertRaisesRegex(ValueError, "cannot read yardstick 'cauchy:0.3'"):
+      evaluation_run.evaluate(self.run_dir, yardsticks='cauchy:0.3', verbose=False)
+    with self.assertRaisesRegex(ValueError, 'num_importance_samples > 0 or ais_steps > 0'):
+      evaluation_run.evaluate(self.run_dir, num_importance_samples=0, yardsticks='laplace:0.2',
+                              verbose=False)
+    self.assertFalse(os.path.exists(os.path.join(self.run_dir, 'eval.json')))
+
+  def test_eval_json_times_each_part(self):
+    images = keras.Input((28, 28, 1))
+    pooled = keras.layers.GlobalAveragePooling2D()(images)
+    views = {name: features_lib.load_feature_extractor(keras.Model(images, pooled))
+             for name in ('classifier', 'autoencoder')}
+    result = evaluation_run.evaluate(
+        self.run_dir, num_importance_samples=4, feature_extractor=views, num_sample_sets=2,
+        verbose=False, likelihood_options=dict(iw_sweep=[1, 2], ais_steps=2, ais_chains=2,
+                                               max_ais_images=2),
+        yardsticks='laplace:0.2')
+    seconds = result['seconds']
+    self.assertEqual(list(seconds), [
+        'restore', 'test_images', 'elbo', 'iw', 'iw_sweep_setup', 'iw_sweep_k1', 'iw_sweep_k2',
+        'ais', 'yardstick_laplace_0.2_draws', 'yardstick_laplace_0.2_iw',
+        'yardstick_laplace_0.2_ais', 'sharpness_and_grid', 'validation_images',
+        'sample_quality_generation', 'sample_quality_classifier', 'sample_quality_autoencoder',
+        'total'])
+    self.assertTrue(all(value >= 0. for value in seconds.values()), seconds)
+    self.assertEqual(seconds['total'], result['eval_seconds'])
+    # The parts do not overlap: together they are at most the total.
+    self.assertLessEqual(sum(v for k, v in seconds.items() if k != 'total'), seconds['total'])
 
   def test_scores_the_exported_weights_not_fresh_ones(self):
     # The run exported its latest checkpoint (the default): the restored decoder is that one,

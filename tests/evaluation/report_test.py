@@ -85,27 +85,131 @@ class ReportTest(tf.test.TestCase, parameterized.TestCase):
     self.assertIn('110.0 [85.2, 134.8]', gaussian)          # 110 +- 4.303 * 10 / sqrt(3)
     self.assertIn('3.00 [-9.71, 15.71] (2 of 3)', gaussian)  # FD on two seeds: +- 12.706 * 1
     self.assertIn('12 [7, 17]', gaussian)                   # training seconds: +- 4.303 * 2 / 1.73
-    self.assertIn('| laplace | 1 | 90.0 |', lines[3])       # one seed: its value, no interval
-    self.assertIn('n/a', lines[3])                          # laplace has no FD
+    # One seed: its value, no interval; no FD: an empty cell.
+    self.assertEqual(lines[3], '| laplace | 1 | 90.0 |  | 9 |')
     self.assertNotIn('KID', lines[0])                       # no run has it: no column
+    self.assertEqual(report.markdown_table(self.groups, [report.metric_for('kid')]), '')
 
-  def test_runs_table_shows_each_runs_step_and_bootstrap_over_test_images(self):
-    workdir = _run(self.root, 'with_images', 4, 'SPREAD_SCALE = 0.6', {},
-                   {'test_elbo': -2., 'step': 3520,
+  def test_runs_table_shows_each_runs_step_and_seconds(self):
+    workdir = _run(self.root, 'with_images', 4, 'SPREAD_SCALE = 0.6', {'train_seconds': 1234.},
+                   {'test_elbo': -2., 'step': 3520, 'eval_seconds': 7.25,
                     'checkpoint': os.path.join(self.root, 'with_images', 'seed=4', 'checkpoints',
                                                'best', 'ckpt-9')})
-    values = np.random.default_rng(0).normal(-2., 1., 400)
-    per_image.write(workdir, test_elbo=values)
     groups = report.group_by_config([report.load_results(w) for w in self.workdirs + [workdir]])
-    lines = report.runs_table(groups, num_resamples=500).splitlines()
+    lines = report.runs_table(groups).splitlines()
     self.assertLen(lines, 2 + 5)
-    self.assertIn('| step |', lines[0])
-    self.assertIn('95% bootstrap CI over test images', lines[0])
-    self.assertIn('| gaussian | seed=0 | 0 | n/a | n/a | 100.0 (no per-image values) |', lines[2])
-    interval = statistics.bootstrap_interval(values, num_resamples=500)
-    self.assertEqual(lines[-1], f'| with_images | seed=4 | 4 | checkpoints/best/ckpt-9 | 3,520 | '
-                     f'{interval.estimate:.1f} [{interval.low:.1f}, {interval.high:.1f}] '
-                     '(n = 400) |')
+    self.assertEqual(lines[0], '| configuration | run | seed | checkpoint evaluated | step | '
+                     'training (s) | evaluation (s) |')
+    self.assertEqual(lines[2], '| gaussian | seed=0 | 0 | n/a | n/a | 10 |  |')
+    self.assertEqual(lines[-1], '| with_images | seed=4 | 4 | checkpoints/best/ckpt-9 | 3,520 | '
+                     '1,234 | 7.2 |')
+
+  def test_bootstrap_table_over_test_images(self):
+    workdir = _run(self.root, 'with_images', 4, 'SPREAD_SCALE = 0.6', {},
+                   {'test_elbo': -2., 'yardstick_laplace_0.2_ais': -3.})
+    values = np.random.default_rng(0).normal(-2., 1., 400)
+    others = np.random.default_rng(1).normal(-3., 2., 50)
+    per_image.write(workdir, test_elbo=values, extra=others,
+                    **{'yardstick_laplace_0.2_ais': others})   # keys with a dot
+    groups = report.group_by_config([report.load_results(w) for w in self.workdirs + [workdir]])
+    lines = report.bootstrap_table(groups, num_resamples=500).splitlines()
+    self.assertLen(lines, 2 + 5)
+    self.assertEqual(lines[0], '| configuration | run | test spread ELBO, nats [95% CI] | '
+                     'log q~(y) Laplace 0.2 AIS, nats [95% CI] | extra [95% CI] |')
+    self.assertEqual(lines[2], '| gaussian | seed=0 | 100.0 (no per-image values) |  |  |')
+    cells = []
+    for array, digits in ((values, 1), (others, 1), (others, 3)):
+      interval = statistics.bootstrap_interval(array, num_resamples=500)
+      cells.append(f'{interval.estimate:.{digits}f} [{interval.low:.{digits}f}, '
+                   f'{interval.high:.{digits}f}] (n = {len(array)})')
+    self.assertEqual(lines[-1], '| with_images | seed=4 | ' + ' | '.join(cells) + ' |')
+    self.assertEqual(report.bootstrap_table(self.groups), '')   # no per-image values at all
+
+  def test_likelihood_and_sample_quality_tables_with_yardstick_and_view_columns(self):
+    delta = {'test_elbo': -250., 'ais_log_likelihood': -240., 'yardstick_gaussian_0.3_ais': -241.,
+             'yardstick_laplace_0.2_iw': -160., 'yardstick_gaussian_0.3_iw': -246.,
+             'yardstick_laplace_0.2_reason': None, 'frechet_distance': 80.,
+             'autoencoder_frechet_distance': 12., 'autoencoder_recall': 0.5, 'step': 3000,
+             'real_data_reference': {'frechet_distance': 3.},
+             'autoencoder_real_data_reference': {'frechet_distance': 1.5, 'recall': 0.9}}
+    vae = {'test_elbo': 130., 'yardstick_gaussian_0.3_iw': -330.,
+           'yardstick_gaussian_0.3_ais': -290., 'yardstick_laplace_0.2_iw': None,
+           'yardstick_laplace_0.2_reason': 'no closed form ...',
+           'dequantized_bits_per_dim': 7.74, 'frechet_distance': 78.,
+           'autoencoder_frechet_distance': 20., 'autoencoder_recall': 0.6, 'step': 5000}
+    runs = [_run(self.root, 'delta', 0, 'A = 1', {'train_seconds': 100.}, delta),
+            _run(self.root, 'vae', 0, 'A = 2', {'train_seconds': 80.}, vae)]
+    groups = report.group_by_config([report.load_results(w) for w in runs])
+    keys = [m.key for m in report.metrics_for(groups)]
+    at = keys.index('bdmc_gap') + 1   # between the run's own bounds and the dequantised number
+    # The runs' yardstick keys only (no run has Laplace AIS), by kernel, IW before AIS.
+    self.assertEqual(keys[at:at + 4], ['yardstick_gaussian_0.3_iw', 'yardstick_gaussian_0.3_ais',
+                                       'yardstick_laplace_0.2_iw', 'dequantized_bits_per_dim'])
+    text = report.markdown_report(groups)
+    self.assertEqual([line for line in text.splitlines() if line.startswith('#')],
+                     ['## Configurations', '### Likelihoods', '### Sample quality',
+                      '### Steps and time', '## Runs'])
+    likelihoods = text[text.index('### Likelihoods'):text.index('### Sample quality')]
+    rows = [line for line in likelihoods.splitlines() if line.startswith('|')]
+    self.assertEqual(rows[0], '| configuration | seeds | test spread ELBO, nats (up) | '
+                     'AIS log p~(y), nats (up) | log q~(y) Gaussian 0.3 IW, nats (up) | '
+                     'log q~(y) Gaussian 0.3 AIS, nats (up) | log q~(y) Laplace 0.2 IW, nats (up) '
+                     '| dequantised clean data, bits/dim (down) |')
+    # Values a configuration has not (dequantised bits/dim of a delta-VAE, a yardstick with no
+    # closed form) are empty cells; no reference row in the likelihoods.
+    self.assertEqual(rows[2], '| delta | 1 | -250.0 | -240.0 | -246.0 | -241.0 | -160.0 |  |')
+    self.assertEqual(rows[3], '| vae | 1 | 130.0 |  | -330.0 | -290.0 |  | 7.740 |')
+    self.assertLen(rows, 4)
+    quality = text[text.index('### Sample quality'):text.index('### Steps and time')]
+    rows = [line for line in quality.splitlines() if line.startswith('|')]
+    self.assertEqual(rows[0], '| configuration | seeds | FD (down) | FD, autoencoder view (down) '
+                     '| recall, autoencoder view (up) |')
+    self.assertEqual(rows[-1], '| real images (reference) | | 3.00 | 1.50 | 0.900 |')
+    steps = text[text.index('### Steps and time'):text.index('## Runs')]
+    self.assertIn('| delta | 1 | 3,000 | 100 |', steps)
+
+  def test_metric_for_yardstick_keys(self):
+    metric = report.metric_for('yardstick_gaussian_0.3_ais')
+    self.assertEqual((metric.title, metric.better, metric.section),
+                     ('log q~(y) Gaussian 0.3 AIS, nats', 'higher', report.LIKELIHOODS))
+    self.assertEqual(report.metric_for('kid').digits, 4)
+    self.assertIsNone(report.metric_for('yardstick_gaussian_0.3_iw_stderr'))
+    self.assertIsNone(report.metric_for('no_such_metric'))
+
+  def test_timing_table_says_where_the_time_went(self):
+    runs = []
+    for seed, (train, elbo, ais) in enumerate([(100., 2., 30.), (120., 4., 50.)]):
+      runs.append(_run(self.root, 'timed', seed, 'A = 1', {'train_seconds': train},
+                       {'seconds': {'elbo': elbo, 'ais': ais, 'total': elbo + ais + 1.}}))
+    runs.append(_run(self.root, 'untimed', 0, 'A = 2', {'train_seconds': 50.},
+                     {'seconds': {'elbo': 6., 'total': 6.}}))
+    groups = report.group_by_config([report.load_results(w) for w in runs])
+    lines = report.timing_table(groups).splitlines()
+    # All time: training 270 + evaluation (33 + 55 + 6) = 364 seconds.
+    self.assertEqual(lines[0], '| part | timed | untimed | all runs (s) | share |')
+    self.assertEqual(lines[2], '| training | 110 | 50 | 270 | 74.2% |')
+    self.assertEqual(lines[3], '| elbo | 3.0 | 6.0 | 12 | 3.3% |')
+    self.assertEqual(lines[4], '| ais | 40 |  | 80 | 22.0% |')
+    self.assertEqual(lines[5], '| evaluation, other | 1.0 | 0.0 | 2.0 | 0.5% |')
+    self.assertIn('## Evaluation time', report.markdown_report(groups))
+    self.assertEqual(report.timing_table(self.groups), '')   # no eval.json seconds
+
+  def test_comparisons_accept_yardstick_and_view_metrics(self):
+    runs = []
+    for name, offset in (('delta', 0.), ('vae', -60.)):
+      for seed in range(3):
+        runs.append(_run(self.root, name, seed, f'A = {name!r}', {},
+                         {'yardstick_gaussian_0.3_ais': -240. + offset + seed,
+                          'autoencoder_kid': 0.01 * (seed + 1) - offset * 1e-3}))
+    groups = report.group_by_config([report.load_results(w) for w in runs])
+    text = report.markdown_report(groups, [
+        report.parse_comparison('yardstick_gaussian_0.3_ais:delta>vae'),
+        report.parse_comparison('autoencoder_kid:delta<vae')])
+    row = next(line for line in text.splitlines()
+               if line.startswith('| yardstick_gaussian_0.3_ais: delta > vae'))
+    self.assertIn('| 60.0 [', row)                           # the metric's one decimal
+    self.assertIn('holds', row)
+    self.assertIn('| autoencoder_kid: delta < vae | 3 + 3 | -0.0600 [', text)
 
   def test_report_tests_declared_comparisons_with_welchs_p(self):
     laplace = [_run(self.root, 'laplace5', s, 'SPREAD_SCALE = 0.25', {},

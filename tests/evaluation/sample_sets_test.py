@@ -64,6 +64,9 @@ class ScoreSampleSetsTest(tf.test.TestCase):
     self.assertEqual((result['num_generated'], result['num_sample_sets']), (40, 3))
     self.assertEqual(result['feature_extractor']['kind'], 'pool x1.0')
     self.assertEqual(list(result['feature_extractors']), ['plain', 'scaled'])
+    # Each part of the work is timed once: generation, then each view's features and scores.
+    self.assertEqual(list(result['sample_quality_seconds']), ['generation', 'plain', 'scaled'])
+    self.assertTrue(all(s > 0. for s in result['sample_quality_seconds'].values()))
 
   def test_kid_subsets_are_half_of_the_smaller_set(self):
     real, fake = _images(30, 0), _images(50, 1)
@@ -78,6 +81,7 @@ class ScoreSampleSetsTest(tf.test.TestCase):
     self.assertNotIn('frechet_distance_std_over_sets', result)
     self.assertNotIn('feature_extractors', result)
     self.assertNotIn('real_data_reference', result)
+    self.assertEqual(list(result['sample_quality_seconds']), ['generation', 'features'])
     with self.assertRaisesRegex(ValueError, 'num_sets must be >= 1'):
       sample_sets.score_sample_sets(_images(20, 0), None, _extractor(1.), num_sets=0, seed=0)
 

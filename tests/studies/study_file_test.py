@@ -79,12 +79,40 @@ class StudyFileTest(tf.test.TestCase, parameterized.TestCase):
        "names the configuration 'c'"),
       ('comparison_of_unknown_metric', dict(comparisons=[
           {'metric': 'fid', 'first': 'a', 'second': 'b', 'higher_is_better': False}]),
-       "names the metric 'fid', which the report does not know"))
+       "names the metric 'fid', which the report does not know"),
+      ('bad_yardstick', dict(evaluation={'yardstick': 'gaussian:0.3,cauchy:1'}),
+       "study.evaluation: cannot read yardstick 'cauchy:1'"),
+      ('bad_configuration_yardstick',
+       dict(configurations=[dict(_GOOD[0], evaluation={'yardstick': ['laplace:-1']})]),
+       "configuration 'a': cannot read yardstick 'laplace:-1'"),
+      ('comparison_of_a_yardstick_not_scored', dict(
+          evaluation={'yardstick': 'gaussian:0.3'}, comparisons=[
+              {'metric': 'yardstick_laplace_0.2_iw', 'first': 'a', 'second': 'b',
+               'higher_is_better': True}]),
+       "names the metric 'yardstick_laplace_0.2_iw', which the report does not know"))
   def test_bad_study_is_refused_naming_the_entry(self, overrides, message):
     arguments = dict(configurations=_GOOD, seeds=[0], evaluation={}, comparisons=[])
     arguments.update(overrides)
     with self.assertRaisesRegex(ValueError, message):
       study_file.study(**arguments)
+
+  def test_yardstick_metrics_may_be_compared_when_the_study_scores_them(self):
+    declared = [{'metric': 'yardstick_gaussian_0.3_ais', 'first': 'a', 'second': 'b',
+                 'higher_is_better': True},
+                {'metric': 'yardstick_laplace_0.2_iw', 'first': 'a', 'second': 'b',
+                 'higher_is_better': True},
+                {'metric': 'autoencoder_recall', 'first': 'a', 'second': 'b',
+                 'higher_is_better': True}]
+    study = study_file.study(
+        configurations=[_GOOD[0], dict(_GOOD[1], evaluation={'yardstick': 'laplace:0.2'})],
+        seeds=[0], evaluation={'yardstick': ['gaussian:0.3', 'laplace:0.2'], 'ais_steps': 300},
+        comparisons=declared)
+    self.assertEqual([c.metric for c in study.comparisons],
+                     ['yardstick_gaussian_0.3_ais', 'yardstick_laplace_0.2_iw',
+                      'autoencoder_recall'])
+    # The runner passes a list as one comma-separated flag, which the launcher reads back.
+    flags = runner.evaluate_flags(study.evaluation_options(study.configurations[0]))
+    self.assertIn('--yardstick=gaussian:0.3,laplace:0.2', flags)
 
   def test_unknown_gin_file_of_a_configuration_names_it_before_anything_runs(self):
     study = study_file.study(
