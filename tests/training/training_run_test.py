@@ -201,10 +201,11 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
     with self.assertLogs('absl', level='WARNING') as logs:
       metrics = testing.run(workdir, num_steps=8, on_nonfinite='skip_step',
                          data_fn=functools.partial(testing.make_nan_data, nan_step=5))
-    self.assertIn('skipped 1 step(s) with a NaN or Inf loss or gradient (latest: step 5, loss)',
-                  '\n'.join(logs.output))
-    self.assertEqual((metrics['status'], metrics['steps'], metrics['skipped_steps']),
-                     ('completed', 8, 1))
+    self.assertIn('skipped 1 step(s) (latest: step 5, the loss is NaN or Inf); 1 skipped so '
+                  'far, 1 in a row', '\n'.join(logs.output))
+    self.assertEqual((metrics['status'], metrics['steps'], metrics['skipped_steps'],
+                      metrics['last_skipped_step'], metrics['last_skipped_reason']),
+                     ('completed', 8, 1, 5, 'loss'))
     self.assertTrue(np.isfinite(metrics['train_elbo']))  # The skipped step is not averaged in.
     values = testing.state_variables(os.path.join(workdir, 'checkpoints', 'ckpt-8'))
     self.assertTrue(all(np.all(np.isfinite(v)) for v in values.values()))
