@@ -29,6 +29,7 @@ Wrapper, the private API it uses, and what for:
 import contextlib
 from importlib import metadata
 import os
+import time
 
 import tensorflow as tf
 
@@ -118,6 +119,9 @@ def dataset_inputs(dataset):
 def write_checkpoint_state(directory, latest, prefixes):
   """Writes `directory`'s `checkpoint` state file (atomically) as CheckpointManager does.
 
+  Every checkpoint gets the current time as its timestamp, after the last preserved one, so a
+  `tf.train.CheckpointManager` created afterwards rotates them out as its own.
+
   Args:
     directory: the checkpoint directory.
     latest: the prefix of the latest checkpoint, in `directory`.
@@ -127,10 +131,12 @@ def write_checkpoint_state(directory, latest, prefixes):
                 "rewriting a checkpoint directory's state file"):
     # pylint: disable-next=g-import-not-at-top
     from tensorflow.python.checkpoint import checkpoint_management
+    now = time.time()
     checkpoint_management.update_checkpoint_state_internal(
         save_dir=directory, model_checkpoint_path=os.path.basename(latest),
         all_model_checkpoint_paths=[os.path.basename(p) for p in prefixes],
-        save_relative_paths=True)
+        save_relative_paths=True, all_model_checkpoint_timestamps=[now] * len(prefixes),
+        last_preserved_timestamp=now - 1.)
 
 
 def platform_has_preemption_notices():

@@ -272,6 +272,13 @@ def restore_latest(checkpoint, manager):
   return path
 
 
+def _reason(error):
+  """`'<ErrorType>: <message>'` without TensorFlow's `{{function_node ...}}` and `[Op:...]`."""
+  message = error.message if isinstance(error, tf.errors.OpError) else str(error)
+  message = re.sub(r'\{\{[^}]*\}\}|\[Op:[^\]]*\]', '', message).strip()
+  return f'{type(error).__name__}: {message}'
+
+
 def _remove(paths):
   """Deletes files and directories (debris), logging what; failures are logged, not raised."""
   for path in paths:
@@ -416,18 +423,16 @@ class RunCheckpoints:
 
   def _write(self, manager, step):
     """`manager.save(checkpoint_number=step)`; `CheckpointWriteError` if it cannot be written."""
-    previous = manager.latest_checkpoint
     try:
       manager.save(checkpoint_number=step)
     except (tf.errors.OpError, OSError) as e:
       _remove(find_debris(manager.directory))
-      reason = e.message if isinstance(e, tf.errors.OpError) else str(e)
       prefix = os.path.join(manager.directory, f'{_PREFIX}-{step}')
       raise CheckpointWriteError(
-          f'cannot write checkpoint {prefix!r}: {type(e).__name__}: {reason.strip()} (a full '
-          'disk or a file-size limit?). The previous checkpoint '
-          f'({previous!r}), the state file and metrics.json are as they were; free space and run '
-          'the same command again to resume from it.') from e
+          f'cannot write checkpoint {prefix!r}: {_reason(e)} (a full disk or a file-size '
+          f"limit?). The run's latest checkpoint ({self._manager.latest_checkpoint!r}), the "
+          'best one and metrics.json are as they were; free space and run the same command '
+          'again to resume from it.') from e
 
   def save(self, step):
     """Saves the run at `step` unless the latest checkpoint already is of `step`.

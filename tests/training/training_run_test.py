@@ -210,6 +210,54 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
     values = testing.state_variables(os.path.join(workdir, 'checkpoints', 'ckpt-8'))
     self.assertTrue(all(np.all(np.isfinite(v)) for v in values.values()))
 
+  def test_skipped_steps_are_in_the_status_line_and_metrics_and_empty_means_are_null(self):
+    workdir = self.create_tempdir().full_path
+    with self.assertLogs('absl', level='INFO') as logs:
+      metrics = testing.run(workdir, num_steps=4, on_nonfinite='skip_step',
+                            data_fn=functools.partial(testing.make_nan_data, nan_step=[2, 3]))
+    self.assertEqual((metrics['status'], metrics['skipped_steps'], metrics['last_skipped_step']),
+                     ('completed', 2, 3))
+    # The last epoch (steps 2 and 3) applied no step: its means are null, not 0.
+    self.assertEqual((metrics['train_elbo'], metrics['train_loss']), (None, None))
+    self.assertEqual(_read_metrics(workdir), metrics)
+    self.assertIn('run completed at step 4; 2 step(s) skipped, not applied (the latest at step 3:'
+                  ' loss)', '\n'.join(logs.output))
+    self.assertEqual(testing.summary_steps(workdir)['train/elbo'], [2])  # None is not logged.
+
+  @parameterized.named_parameters(
+      ('stop', 'stop', 'schedule'), ('skip_step', 'skip_step', 'schedule'),
+      ('skip_step_from_step_0', 'skip_step', 'constant'))
+  def test_an_exploding_learning_rate_diverges_with_finite_sane_weights_kept(self, mode, rate):
+    # Learning rate 1e30 from step 2 on (the schedule's boundary 1: steps <= 1 use 1e-2) or from
+    # step 0: each update would move the weights by ~1e30, far beyond 100 times their norm.
+    learning_rate = (keras.optimizers.schedules.PiecewiseConstantDecay([1], [1e-2, 1e30])
+                     if rate == 'schedule' else 1e30)
+    workdir = self.create_tempdir().full_path
+    with self.assertRaisesRegex(loop.DivergedError, 'would have blown the weights up') as caught:
+      testing.run(workdir, num_steps=20, on_nonfinite=mode, max_consecutive_skipped=3,
+                  optimizer_fn=functools.partial(keras.optimizers.Adam, learning_rate))
+    first = 2 if rate == 'schedule' else 0
+    if mode == 'stop':
+      self.assertEqual((caught.exception.step, caught.exception.metric), (first, 'update'))
+    else:  # Steps first .. first + 2 skipped, then the limit.
+      self.assertEqual((caught.exception.step, caught.exception.skipped_in_a_row), (first + 2, 3))
+    metrics = _read_metrics(workdir)
+    self.assertEqual((metrics['status'], metrics['diverged_metric'], metrics['exported_step']),
+                     ('diverged', 'update', None))
+    kept = metrics['last_checkpoint']
+    self.assertIsNotNone(kept)
+    weights = {name: value for name, value in testing.state_variables(kept).items()
+               if name.startswith('optimizer/_trainable_variables/')}
+    self.assertLen(weights, 10)
+    for name, value in weights.items():
+      self.assertTrue(np.all(np.isfinite(value)), name)
+      self.assertLess(float(np.max(np.abs(value))), 10., name)  # Glorot-sized, not 1e30.
+    if mode == 'skip_step' and rate == 'schedule':  # ckpt-4 was saved mid-streak: as at 2.
+      self.assertEndsWith(kept, 'ckpt-4')
+      before = testing.state_variables(os.path.join(workdir, 'checkpoints', 'ckpt-2'))
+      for name, value in weights.items():
+        self.assertAllEqual(value, before[name])
+
   def test_early_stopping_and_best_checkpoint_follow_the_validation_elbo(self):
     workdir = self.create_tempdir().full_path
     # Learning rate 0: the test ELBO only fluctuates with the per-step noise, so it stalls.
