@@ -147,28 +147,35 @@ def _init_networks(model, path):
 
 
 def _training_data(inputs, options, found, train_data, fingerprint, input_saved):
-  """The training dataset to iterate and whether the saved input position is restored.
+  """The training dataset to iterate, the step it is seeded from, and whether the saved input
+  position is restored.
 
   A run that resumes on data that changed since its checkpoint is refused, or with
   `on_data_change='reshuffle'` reads a fresh pipeline seeded from its start step
   (`input_checks.compare_fingerprints`); so does a run whose input is not saved.
 
   Returns:
-    `(dataset, restore_input)`.
+    `(dataset, seed_step, restore_input)`.
   """
   if found.chosen is None:
-    return train_data, False
+    return train_data, 0, False
   reshuffle = input_checks.compare_fingerprints(
       checkpoints.read_data_fingerprint(found.chosen), fingerprint, found.chosen,
       options.on_data_change)
   if reshuffle or not input_saved:
-    return inputs.train(checkpoints.checkpoint_step(found.chosen)), False
-  return train_data, True
+    step = checkpoints.checkpoint_step(found.chosen)
+    return inputs.train(step), step, False
+  return train_data, 0, True
 
 
-def _check_first_batches(run, options, dataset, restore_input):
-  """`input_checks.check_readable` on the training batch the run reads next and the held out."""
-  iterator = iter(dataset)
+def _check_first_batches(run, inputs, options, seed_step, restore_input):
+  """`input_checks.check_readable` on the training batch the run reads next and the held out.
+
+  Each is read from a pipeline of its own: iterators of one `tf.data` dataset share its shuffle
+  seed generator, so reading from a second iterator of the run's dataset would change the order
+  of the run's later epochs.
+  """
+  iterator = iter(inputs.train(seed_step))
   where, advice = 'its first batch', ''
   if restore_input:
     where = f'the next batch of the input position saved in {run.run_checkpoints.resume_from!r}'
@@ -177,7 +184,7 @@ def _check_first_batches(run, options, dataset, restore_input):
     run.run_checkpoints.restore_input(iterator)
   input_checks.check_readable(iterator, run_inputs.TRAIN_SPLIT, 1, where, advice)
   if run.held_out is not None:
-    input_checks.check_readable(iter(run.held_out), run_inputs.HELD_OUT_SPLIT,
+    input_checks.check_readable(iter(inputs.held_out()), run_inputs.HELD_OUT_SPLIT,
                                 options.eval_steps, 'the batches of one evaluation')
 
 
@@ -208,8 +215,8 @@ def _prepare(workdir, strategy, options):
       {run_inputs.TRAIN_SPLIT: train_data,
        **({run_inputs.HELD_OUT_SPLIT: held_out} if held_out is not None else {})})
   input_saved = _input_saved(options, train_data)
-  dataset, restore_input = _training_data(inputs, options, found, train_data, fingerprint,
-                                          input_saved)
+  dataset, seed_step, restore_input = _training_data(inputs, options, found, train_data,
+                                                     fingerprint, input_saved)
   progress, skip_streak = progress_lib.RunProgress(), tf.Variable(0, dtype=tf.int64)
   iterator = iter(dataset)
   run = _PreparedRun(
@@ -222,7 +229,7 @@ def _prepare(workdir, strategy, options):
       probe_data=held_out if held_out is not None else train_data, input_saved=input_saved,
       config=config, skip_streak=skip_streak)
   _resume(run, options, restore_input)
-  _check_first_batches(run, options, dataset, restore_input)
+  _check_first_batches(run, inputs, options, seed_step, restore_input)
   if options.export and tf.io.gfile.exists(output.export):
     _check_writable(output.export, 'export path',
                     'make it a writable directory, move it aside, or set train.export = False.')
@@ -240,10 +247,26 @@ def _resume(run, options, restore_input):
                  _init_networks(run.model, options.init_checkpoint))
 
 
+def _remove_stale_temporaries(layout):
+  """Deletes what a process killed mid-write left beside the run's own files (`files`)."""
+  stale = [path for target in (layout.run_config, layout.operative_config, layout.metrics,
+                               layout.spread_eigenvectors, layout.export)
+           for path in files.stale_temporaries(target)]
+  for path in stale:
+    if tf.io.gfile.isdir(path):
+      tf.io.gfile.rmtree(path)
+    else:
+      tf.io.gfile.remove(path)
+  if stale:
+    logging.info('removed what writes cut short left: %s', ', '.join(stale))
+
+
 def _write_configuration(run):
   """The run's first write, once every check has passed: its checkpoint directory put in order
-  (`RunCheckpoints.tidy`) and its configuration (the chief's)."""
+  (`RunCheckpoints.tidy`), leftovers of killed writes removed, its configuration (the
+  chief's)."""
   run.run_checkpoints.tidy(chief=run.chief)
+  _remove_stale_temporaries(run.output)
   if run.chief:
     workdir_config.write(run.layout.workdir, run.config)
     files.write_text(run.layout.operative_config, gin.operative_config_str())
