@@ -60,10 +60,15 @@ def _install(phase, count, log):
   import tensorflow as tf
   from tensorflow.python.checkpoint import checkpoint_management
   from tensorflow.python.checkpoint import functional_saver
+
   from spreadtf import files
   from spreadtf.training import controller
   from spreadtf.training import loop
-  kill = lambda *args, **kwargs: _kill(log, phase, count)
+
+  def kill(*args, **kwargs):
+    del args, kwargs
+    _kill(log, phase, count)
+
   if phase == 'step':
     _on_nth_call(loop._RefusedSteps, 'after_loop', count, after=kill)  # pylint: disable=protected-access
   elif phase == 'checkpoint':
