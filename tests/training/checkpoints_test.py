@@ -3,6 +3,7 @@ unreadable checkpoints, finding a run's latest and best checkpoints, restoring a
 networks."""
 
 import os
+import resource
 
 from absl.testing import parameterized
 import gin
@@ -168,6 +169,39 @@ class ResumeTest(tf.test.TestCase, parameterized.TestCase):
     for path in debris:
       self.assertFalse(os.path.exists(path), path)
     self.assertEqual(testing.hash_tree(directory), kept)
+
+class SaveTest(tf.test.TestCase):
+
+  def setUp(self):
+    super().setUp()
+    gin.clear_config()
+    self.addCleanup(gin.clear_config)
+
+  def test_a_save_that_cannot_be_written_fails_clearly_and_leaves_the_previous_one(self):
+    workdir = self.create_tempdir().full_path
+    directory = os.path.join(workdir, 'checkpoints')
+    testing.run(workdir, num_steps=2)
+    before, metrics = testing.hash_tree(directory), testing.hash_tree(workdir)['metrics.json']
+    # A per-file size limit (what `ulimit -f` sets; Python ignores SIGXFSZ, so a write past it
+    # fails with EFBIG): below the checkpoints' data files, above the run's other files.
+    limit = 8192
+    sizes = {os.path.basename(p): os.path.getsize(p) for p in tf.io.gfile.glob(
+        os.path.join(directory, '*', '*.data-*')) + tf.io.gfile.glob(
+            os.path.join(directory, '*.data-*'))}
+    self.assertGreater(min(sizes.values()), limit, sizes)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+      with self.assertRaisesRegex(checkpoints.CheckpointWriteError,
+                                  r"cannot write checkpoint '.*ckpt-4': .*File too large.*The "
+                                  r"run's latest checkpoint \('.*ckpt-2'\)"):
+        testing.run(workdir, num_steps=4)
+    finally:
+      resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    self.assertEqual(testing.hash_tree(directory), before)  # No debris either.
+    self.assertEqual(testing.hash_tree(workdir)['metrics.json'], metrics)
+    self.assertEqual(testing.run(workdir, num_steps=4)['start_step'], 2)  # Space again: resumes.
+
 
 class RestoreLatestTest(tf.test.TestCase, parameterized.TestCase):
 
