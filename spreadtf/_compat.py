@@ -14,6 +14,11 @@ Wrapper, the private API it uses, and what for:
     (`spreadtf.nonfinite_guard`) may branch without `merge_call`;
   * `iterator_save_problem`: `tf.data.Dataset._variant_tensor` and `DatasetToGraphV2`, whether
     `training.checkpoints` can save the input position;
+  * `dataset_inputs`: `tf.data.Dataset._inputs`, the datasets a dataset is built from (a data
+    source's fingerprint is found through a user's `.map(...)`, `spreadtf.data.fingerprints`);
+  * `write_checkpoint_state`: `checkpoint_management.update_checkpoint_state_internal`, a
+    checkpoint directory's state file with relative paths, as `tf.train.CheckpointManager`
+    writes it (`training.checkpoints`, after a run resumed from another checkpoint than it named);
   * `platform_has_preemption_notices`: `tensorflow.python.distribute.failure_handling`, TF's
     preemption handler or spreadtf's SIGTERM handler (`training.preemption`);
   * `gin_binding_statements`: `gin.config_parser`, a run's bindings read without evaluating them
@@ -23,12 +28,15 @@ Wrapper, the private API it uses, and what for:
 
 import contextlib
 from importlib import metadata
+import os
+import time
 
 import tensorflow as tf
 
 __all__ = ['PrivateApiChanged', 'fused_batch_norm', 'strategy_supports_no_merge_call',
-           'iterator_save_problem', 'platform_has_preemption_notices', 'gin_binding_statements',
-           'summary_events']
+           'iterator_save_problem', 'dataset_inputs', 'write_checkpoint_state',
+           'platform_has_preemption_notices',
+           'gin_binding_statements', 'summary_events']
 
 
 class PrivateApiChanged(RuntimeError):
@@ -100,6 +108,35 @@ def iterator_save_problem(dataset):
   except tf.errors.OpError as e:
     return e.message.strip().splitlines()[0]
   return None
+
+
+def dataset_inputs(dataset):
+  """The datasets `dataset` is built from (its inputs; none for a source), as a list."""
+  with _private('tf.data.Dataset._inputs', "finding a data source's fingerprint"):
+    return list(dataset._inputs())  # pylint: disable=protected-access
+
+
+def write_checkpoint_state(directory, latest, prefixes):
+  """Writes `directory`'s `checkpoint` state file (atomically) as CheckpointManager does.
+
+  Every checkpoint gets the current time as its timestamp, after the last preserved one, so a
+  `tf.train.CheckpointManager` created afterwards rotates them out as its own.
+
+  Args:
+    directory: the checkpoint directory.
+    latest: the prefix of the latest checkpoint, in `directory`.
+    prefixes: the prefixes of all kept checkpoints (in `directory`), oldest first.
+  """
+  with _private('checkpoint_management.update_checkpoint_state_internal',
+                "rewriting a checkpoint directory's state file"):
+    # pylint: disable-next=g-import-not-at-top
+    from tensorflow.python.checkpoint import checkpoint_management
+    now = time.time()
+    checkpoint_management.update_checkpoint_state_internal(
+        save_dir=directory, model_checkpoint_path=os.path.basename(latest),
+        all_model_checkpoint_paths=[os.path.basename(p) for p in prefixes],
+        save_relative_paths=True, all_model_checkpoint_timestamps=[now] * len(prefixes),
+        last_preserved_timestamp=now - 1.)
 
 
 def platform_has_preemption_notices():

@@ -18,14 +18,30 @@ import uuid
 import numpy as np
 import tensorflow as tf
 
-__all__ = ['temporary_name', 'write_bytes', 'write_text', 'json_ready', 'write_json',
-           'save_model']
+__all__ = ['temporary_name', 'stale_temporaries', 'write_bytes', 'write_text', 'json_ready',
+           'write_json', 'save_model']
 
 
 def temporary_name(path):
   """A unique name beside `path` (same directory, so a rename stays on one file system)."""
   directory, base = os.path.split(path)
   return os.path.join(directory, f'.{base}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}')
+
+
+def stale_temporaries(path):
+  """Temporary names beside `path` left by other processes killed mid-write (files or dirs).
+
+  Args:
+    path: a target path, e.g. `<workdir>/metrics.json`.
+
+  Returns:
+    Sorted paths `.<name>.tmp-<pid>-<hex>` beside `path` whose pid is not this process's.
+  """
+  directory, base = os.path.split(path)
+  if not _exists(directory or '.'):
+    return []
+  found = tf.io.gfile.glob(os.path.join(directory, f'.{base}.tmp-*'))
+  return sorted(p for p in found if p.rsplit('.tmp-', 1)[1].split('-')[0] != str(os.getpid()))
 
 
 def write_bytes(path, data):
@@ -146,10 +162,6 @@ def _swap_in(staging, path, what):
 
 def _remove_stale(path):
   """Deletes temporary directories beside `path` left by an earlier process killed mid-save."""
-  directory, base = os.path.split(path)
-  if not tf.io.gfile.isdir(directory or '.'):
-    return
-  for stale in tf.io.gfile.glob(os.path.join(directory, f'.{base}.tmp-*')):
-    pid = stale.rsplit('.tmp-', 1)[1].split('-')[0]
-    if pid != str(os.getpid()) and tf.io.gfile.isdir(stale):
+  for stale in stale_temporaries(path):
+    if tf.io.gfile.isdir(stale):
       tf.io.gfile.rmtree(stale)

@@ -32,6 +32,30 @@ class CompatTest(tf.test.TestCase):
   def test_strategy_supports_no_merge_call_answers_for_the_default_strategy(self):
     self.assertIsInstance(_compat.strategy_supports_no_merge_call(), bool)
 
+  def test_dataset_inputs_lead_back_to_the_source(self):
+    source = tf.data.Dataset.range(4)
+    built = source.shuffle(4, seed=0).batch(2).prefetch(1)
+    chain = [built]
+    while _compat.dataset_inputs(chain[-1]):
+      (parent,) = _compat.dataset_inputs(chain[-1])
+      chain.append(parent)
+    self.assertIs(chain[-1], source)
+    self.assertLen(chain, 4)
+    self.assertLen(_compat.dataset_inputs(tf.data.Dataset.zip((source, source))), 2)
+
+  def test_write_checkpoint_state_names_relative_paths_a_manager_rotates(self):
+    directory = self.create_tempdir().full_path
+    checkpoint = tf.train.Checkpoint(v=tf.Variable(1.))
+    prefixes = [checkpoint.write(os.path.join(directory, f'ckpt-{i}')) for i in (1, 2)]
+    _compat.write_checkpoint_state(directory, prefixes[1], prefixes)
+    with open(os.path.join(directory, 'checkpoint')) as f:
+      self.assertIn('model_checkpoint_path: "ckpt-2"', f.read())
+    manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=2)
+    self.assertEqual(manager.latest_checkpoint, prefixes[1])
+    manager.save(checkpoint_number=3)
+    self.assertEqual([os.path.basename(p) for p in manager.checkpoints], ['ckpt-2', 'ckpt-3'])
+    self.assertFalse(tf.io.gfile.exists(prefixes[0] + '.index'))  # Rotated out.
+
   def test_iterator_save_problem_tells_stateful_pipelines_apart(self):
     self.assertIsNone(_compat.iterator_save_problem(tf.data.Dataset.range(3).shuffle(3, seed=0)))
     stateful = tf.data.Dataset.range(3).map(

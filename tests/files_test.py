@@ -69,6 +69,17 @@ class FilesTest(tf.test.TestCase, parameterized.TestCase):
     with self.assertRaisesRegex(OSError, 'out.json'):
       files.write_json(os.path.join(directory, relative), {})
 
+  def test_stale_temporaries_are_other_processes_leftovers_beside_the_path(self):
+    directory = self.create_tempdir().full_path
+    target = os.path.join(directory, 'metrics.json')
+    mine = files.temporary_name(target)
+    others = [os.path.join(directory, '.metrics.json.tmp-1-0a1b2c3d'),
+              os.path.join(directory, '.metrics.json.tmp-99999999-ffffffff')]
+    for path in [mine, os.path.join(directory, '.eval.json.tmp-1-0a1b2c3d')] + others:
+      open(path, 'w').close()
+    self.assertEqual(files.stale_temporaries(target), sorted(others))
+    self.assertEqual(files.stale_temporaries(os.path.join(directory, 'missing', 'x')), [])
+
   def test_write_bytes_writes_binary(self):
     path = os.path.join(self.create_tempdir().full_path, 'x.png')
     files.write_bytes(path, b'\x89PNG\x00\xff')

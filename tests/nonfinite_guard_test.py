@@ -8,11 +8,11 @@ import tensorflow as tf
 from spreadtf import nonfinite_guard
 
 
-def _setup(initial):
+def _setup(initial, optimizer=None, **guard_config):
   variable = tf.Variable(initial, dtype=tf.float32)
-  optimizer = keras.optimizers.Adam(0.1)
+  optimizer = optimizer or keras.optimizers.Adam(0.1)
   optimizer.build([variable])
-  return variable, optimizer, nonfinite_guard.NonfiniteGuard()
+  return variable, optimizer, nonfinite_guard.NonfiniteGuard(**guard_config)
 
 
 def _step(variable, optimizer, guard, loss_fn):
@@ -53,6 +53,27 @@ class NonfiniteGuardTest(tf.test.TestCase, parameterized.TestCase):
     step(variable, optimizer, guard, lambda v: tf.reduce_sum(v ** 2))  # Step 2: applied again.
     self.assertNotAllClose(variable, after_good)
     self.assertEqual(guard.read(), (1, 1, metric))
+
+  @parameterized.named_parameters(('sgd_1e30', 1e30), ('sgd_1e3', 1e3))
+  def test_an_update_larger_than_the_ratio_times_the_weights_is_undone(self, learning_rate):
+    # Loss sum(v), gradient 1 per weight: SGD moves each weight by the learning rate, so the
+    # update's norm is 2 * lr against max(||v||, 1) = 5 (v = [3, 4]): ratios 4e29 and 400.
+    variable, optimizer, guard = _setup([3., 4.], keras.optimizers.SGD(learning_rate))
+    step = tf.function(_step)
+    step(variable, optimizer, guard, tf.reduce_sum)
+    self.assertAllEqual(variable, [3., 4.])
+    self.assertEqual(int(optimizer.iterations), 1)
+    self.assertEqual(guard.read(), (1, 0, 'update'))
+
+  def test_an_update_within_the_ratio_is_applied_and_none_applies_any(self):
+    variable, optimizer, guard = _setup([3., 4.], keras.optimizers.SGD(10.))  # Ratio 4 < 100.
+    tf.function(_step)(variable, optimizer, guard, tf.reduce_sum)
+    self.assertAllClose(variable, [-7., -6.])
+    variable, optimizer, guard = _setup([3., 4.], keras.optimizers.SGD(1e30),
+                                        max_update_ratio=None)
+    tf.function(_step)(variable, optimizer, guard, tf.reduce_sum)
+    self.assertAllClose(variable, [-1e30, -1e30])
+    self.assertEqual(guard.read(), (0, -1, None))
 
   def test_counters_are_saved_in_a_checkpoint(self):
     variable, optimizer, guard = _setup([1.])

@@ -38,11 +38,13 @@ def make_adam():
 
 
 def _nan_batch(index, images, nan_step):
-  return tf.where(index == nan_step, tf.fill(tf.shape(images), float('nan')), images)
+  steps = tf.constant(nan_step if isinstance(nan_step, (list, tuple)) else [nan_step], tf.int64)
+  return tf.where(tf.reduce_any(tf.equal(index, steps)), tf.fill(tf.shape(images), float('nan')),
+                  images)
 
 
 def make_nan_data(split, global_batch_size, seed, nan_step, repeat=True):
-  """Fake data whose training batch number `nan_step` (0-based) is all NaN."""
+  """Fake data whose training batch number `nan_step` (0-based; or each of a list) is all NaN."""
   dataset = fake.make_fake_dataset(split, global_batch_size, seed, image_shape=IMAGE_SHAPE,
                                    num_examples=16, repeat=repeat)
   if split != 'train':

@@ -1,12 +1,19 @@
-"""Images held in memory: an `.npz` file with an `images` array, or sklearn's offline digits."""
+"""Images held in memory: an `.npz` file with an `images` array, or sklearn's offline digits.
+
+`npz_fingerprint` and `digits_fingerprint` describe what a split reads (a content hash and the
+split's image count) for a training run's check that its data did not change under a
+checkpoint.
+"""
 
 import gin
 import numpy as np
 import tensorflow as tf
 
+from spreadtf.data import fingerprints
 from spreadtf.data import pipeline
 
-__all__ = ['load_npz_images', 'make_npz_dataset', 'make_digits_dataset']
+__all__ = ['load_npz_images', 'npz_fingerprint', 'digits_fingerprint', 'make_npz_dataset',
+           'make_digits_dataset']
 
 
 def _as_unit_images(images, source):
@@ -79,13 +86,54 @@ def load_npz_images(path, key='images'):
       return _as_unit_images(archive[key], path)
 
 
-def _dataset(images, split, global_batch_size, seed, num_test, num_validation, split_seed,
-             repeat, configurable):
-  images = pipeline.split_items(images, split, num_test, num_validation, split_seed,
-                                configurable)
+def _split(images, split, num_test, num_validation, split_seed, configurable):
+  return pipeline.split_items(images, split, num_test, num_validation, split_seed, configurable)
+
+
+def _dataset(images, split, global_batch_size, seed, repeat):
   return pipeline.batch_images(tf.data.Dataset.from_tensor_slices(images), split,
                                global_batch_size, seed, shuffle_buffer=len(images),
                                repeat=repeat)
+
+
+def _describe_npz(path, num_images):
+  return {'source': f'npz file {path!r}', 'sha256': fingerprints.sha256_of_file(path),
+          'images': num_images}
+
+
+def npz_fingerprint(split, *, path, key, num_test, num_validation, split_seed):
+  """What `make_npz_dataset(split, ...)` reads (`spreadtf.data.fingerprints`).
+
+  The file's SHA-256 (any changed byte, e.g. images added, replaced or reordered, changes it;
+  so does rewriting the same images with another compression) and the split's image count.
+
+  Returns:
+    `{'source', 'sha256', 'images'}`.
+  """
+  images = _split(load_npz_images(path, key), split, num_test, num_validation, split_seed,
+                  'arrays.make_npz_dataset')
+  return _describe_npz(path, len(images))
+
+
+def _describe_digits(images):
+  return {'source': 'sklearn digits', 'sha256': fingerprints.sha256_of_array(images),
+          'images': len(images)}
+
+
+def _digits(split, num_test, num_validation, split_seed):
+  from sklearn import datasets  # pylint: disable=g-import-not-at-top  (slow import, optional)
+  images = datasets.load_digits().images.reshape(-1, 8, 8, 1).astype(np.float32) / 16.
+  return _split(images, split, num_test, num_validation, split_seed,
+                'arrays.make_digits_dataset')
+
+
+def digits_fingerprint(split, *, num_test, num_validation, split_seed):
+  """What `make_digits_dataset(split, ...)` reads: the split's images' SHA-256 and count.
+
+  Returns:
+    `{'source', 'sha256', 'images'}`.
+  """
+  return _describe_digits(_digits(split, num_test, num_validation, split_seed))
 
 
 @gin.configurable(module='spreadtf.data.arrays')
@@ -116,8 +164,10 @@ def make_npz_dataset(split, global_batch_size, seed, path=gin.REQUIRED, key='ima
       no training image.
   """
   pipeline.check_split(split)  # before reading a possibly large file
-  return _dataset(load_npz_images(path, key), split, global_batch_size, seed, num_test,
-                  num_validation, split_seed, repeat, 'arrays.make_npz_dataset')
+  images = _split(load_npz_images(path, key), split, num_test, num_validation, split_seed,
+                  'arrays.make_npz_dataset')
+  return fingerprints.record(_dataset(images, split, global_batch_size, seed, repeat),
+                             _describe_npz, path, len(images))
 
 
 @gin.configurable(module='spreadtf.data.arrays')
@@ -139,7 +189,6 @@ def make_digits_dataset(split, global_batch_size, seed, num_test=297, num_valida
   Returns:
     A `tf.data.Dataset` of `[global_batch_size, 8, 8, 1]` float32.
   """
-  from sklearn import datasets  # pylint: disable=g-import-not-at-top  (slow import, optional)
-  images = datasets.load_digits().images.reshape(-1, 8, 8, 1).astype(np.float32) / 16.
-  return _dataset(images, split, global_batch_size, seed, num_test, num_validation, split_seed,
-                  repeat, 'arrays.make_digits_dataset')
+  images = _digits(split, num_test, num_validation, split_seed)
+  return fingerprints.record(_dataset(images, split, global_batch_size, seed, repeat),
+                             _describe_digits, images)

@@ -8,9 +8,10 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from spreadtf.data import fingerprints
 from spreadtf.data import pipeline
 
-__all__ = ['make_images', 'make_fake_dataset']
+__all__ = ['make_images', 'fingerprint', 'make_fake_dataset']
 
 # The random stream of each split's latent codes (train and test kept theirs when validation came).
 _CODE_STREAMS = {'train': 1, 'test': 2, 'validation': 3}
@@ -41,6 +42,17 @@ def make_images(num_examples, image_shape, content_seed=0, split='train'):
   return images.reshape((num_examples,) + tuple(image_shape)).astype(np.float32)
 
 
+def fingerprint(split, *, image_shape, num_examples, content_seed):
+  """What `make_fake_dataset(split, ...)` reads: its parameters (the images follow from them).
+
+  Returns:
+    `{'source', 'image_shape', 'num_examples', 'content_seed'}`.
+  """
+  pipeline.check_split(split)
+  return {'source': 'fake images', 'image_shape': [int(d) for d in image_shape],
+          'num_examples': int(num_examples), 'content_seed': int(content_seed)}
+
+
 @gin.configurable(module='spreadtf.data.fake')
 def make_fake_dataset(split, global_batch_size, seed, image_shape=(28, 28, 1), num_examples=64,
                       content_seed=0, repeat=True):
@@ -59,6 +71,8 @@ def make_fake_dataset(split, global_batch_size, seed, image_shape=(28, 28, 1), n
     A `tf.data.Dataset` of `[global_batch_size, *image_shape]` float32 in (0, 1).
   """
   images = make_images(num_examples, image_shape, content_seed, split)
-  return pipeline.batch_images(tf.data.Dataset.from_tensor_slices(images), split,
-                               global_batch_size, seed, shuffle_buffer=num_examples,
-                               repeat=repeat)
+  dataset = pipeline.batch_images(tf.data.Dataset.from_tensor_slices(images), split,
+                                  global_batch_size, seed, shuffle_buffer=num_examples,
+                                  repeat=repeat)
+  return fingerprints.record(dataset, fingerprint, split, image_shape=image_shape,
+                             num_examples=num_examples, content_seed=content_seed)

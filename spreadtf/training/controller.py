@@ -11,8 +11,9 @@ runs host loops of `steps_per_loop` steps and evaluates the held-out split at ev
   * at every epoch end: TensorBoard summaries and a sample grid, the best-checkpoint tracking
     (a new best held-out ELBO saves `best/`, before the latest checkpoint, so a resume redoes
     it), the latest checkpoint, and early stopping (`stop_after_stalled_evals`);
-  * a step with a NaN or Inf loss or gradient (under `on_nonfinite='stop'`) ends the run as
-    diverged with the last good checkpoint kept.
+  * a refused step (a NaN or Inf loss or gradient, or an exploding update) ends the run as
+    diverged with the last good checkpoint kept under `on_nonfinite='stop'`; under
+    'skip_step', `max_consecutive_skipped` of them in a row do.
 
 `Controller.run` turns how the loop ended into a `RunOutcome`; the training root
 (`training_run`) writes the run's results from it (`run_outputs`).
@@ -62,7 +63,7 @@ class Controller:
   """Runs a built, restored model from its current step to `options.num_steps`."""
 
   def __init__(self, model, strategy, options, run_checkpoints, progress, writer, probe_data,
-               eigenvector_path=None):
+               eigenvector_path=None, skip_streak=None):
     """Sets up the run's actions (nothing is written).
 
     Args:
@@ -76,6 +77,7 @@ class Controller:
       probe_data: dataset whose first batch probes spread phases (the held-out split, or the
         training split without evaluations); unused without spread learning.
       eigenvector_path: where a learned low-rank spread's eigenvectors go as PNG, or None.
+      skip_streak: None, or the int64 variable of steps skipped in a row (checkpointed).
     """
     self._model = model
     self._strategy = strategy
@@ -83,6 +85,7 @@ class Controller:
     self._checkpoints = run_checkpoints
     self._progress = progress
     self._writer = writer
+    self._skip_streak = skip_streak
     self._sample_seed = tf.constant(seeding.stateless_seed(options.seed, 'samples'))
     self._spread_hook = None
     if options.spread_schedule is not None:
@@ -114,8 +117,9 @@ class Controller:
       self._record_time()
       self._checkpoints.save_best(step)  # Before the latest: a resume redoes it.
     self._save(step)
-    logging.info('step %d: train %s %s %s', step, train_logs, run_inputs.HELD_OUT_SPLIT,
-                 held_out_logs)
+    skipped = self._model.nonfinite_guard.read()[0]
+    logging.info('step %d: train %s %s %s%s', step, train_logs, run_inputs.HELD_OUT_SPLIT,
+                 held_out_logs, f' ({skipped} steps skipped so far)' if skipped else '')
     if progress.is_stalled(options.stop_after_stalled_evals):
       logging.info('early stopping at step %d: the held-out ELBO has not improved for %d '
                    'evaluations (best %s at step %s).', step, options.stop_after_stalled_evals,
@@ -140,7 +144,7 @@ class Controller:
                          was_finished=self.is_finished(start_step))
     self._seconds_before = float(self._progress.train_seconds.numpy())
     self._started = time.monotonic()
-    handler = preemption.make_handler(self._strategy, self._checkpoints.restore_manager,
+    handler = preemption.make_handler(self._strategy, self._checkpoints.preemption_manager(),
                                       self._save)
     logging.info('training from step %d to %d', start_step, options.num_steps)
     try:
@@ -150,12 +154,15 @@ class Controller:
           steps_per_epoch=options.steps_per_epoch, eval_steps=options.eval_steps,
           steps_per_loop=options.steps_per_loop, on_nonfinite=options.on_nonfinite,
           before_step=self._spread_hook, on_epoch_end=self._on_epoch_end,
-          on_loop_end=handler.check, verbose=verbose)
+          on_loop_end=handler.check, verbose=verbose,
+          max_consecutive_skipped=options.max_consecutive_skipped,
+          skip_streak=self._skip_streak)
       if self._progress.is_stalled(options.stop_after_stalled_evals):
         outcome.status = 'early_stopped'
     except loop.DivergedError as e:
       outcome.status, outcome.diverged = 'diverged', e
       outcome.extra = {'steps': e.step, 'diverged_step': e.step, 'diverged_metric': e.metric,
+                       'skipped_in_a_row': e.skipped_in_a_row,
                        'last_checkpoint': self._checkpoints.latest_checkpoint}
     except preemption.Preempted as e:
       outcome.status, outcome.extra = 'preempted', {'steps': e.step}

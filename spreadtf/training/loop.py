@@ -10,14 +10,17 @@ epoch the loop evaluates `eval_steps` held-out batches and hands both metric dic
 callback that does the I/O (summaries, checkpoints); nothing inside the compiled step has side
 effects.
 
-Non-finite steps: `SpreadVAE.train_step` applies no update when its loss or a gradient is NaN
-or Inf and counts the step in `model.nonfinite_guard` (`spreadtf.nonfinite_guard`). The loop
-reads that counter once per host loop (a local read, no collective). With
-`on_nonfinite='stop'` the compiled loop also breaks right after such a step, and the host raises
-`DivergedError` naming it; with `'skip_step'` training goes on and the skipped steps are
-logged.
+Refused steps: `SpreadVAE.train_step` applies no update when its loss or a gradient is NaN or
+Inf, or when the update would blow the weights up (`spreadtf.nonfinite_guard`), and counts the
+step in `model.nonfinite_guard`. The compiled loop follows how many steps in a row were refused
+and breaks once that reaches a limit: 1 with `on_nonfinite='stop'` (right after such a step; the
+host raises `DivergedError` naming it), `max_consecutive_skipped` with `'skip_step'` (the run is
+diverged too; before that, skipped steps are logged and training goes on). The host reads the
+counters once per host loop (a local read, no collective). An epoch whose steps were all
+skipped has no training means: they are None, not 0.
 """
 
+import math
 import time
 
 from absl import logging
@@ -27,57 +30,110 @@ import tensorflow as tf
 from spreadtf.training import run_options
 from spreadtf.training import strategy as strategy_lib
 
-__all__ = ['ON_NONFINITE', 'DivergedError', 'make_loop_fn', 'read_metrics', 'evaluate',
-           'train_loop']
+__all__ = ['ON_NONFINITE', 'DivergedError', 'consecutive_limit', 'make_loop_fn', 'read_metrics',
+           'evaluate', 'train_loop']
 
 ON_NONFINITE = run_options.ON_NONFINITE
 
 
+_REASONS = {
+    'loss': 'the loss is NaN or Inf', 'gradient': 'the gradient is NaN or Inf',
+    'update': ('the update would have blown the weights up (NaN or Inf, or larger than '
+               'max_update_ratio times their norm)')}
+
+
 class DivergedError(FloatingPointError):
-  """A training step had a NaN or Inf loss or gradient (under `on_nonfinite='stop'`).
+  """Training refused a step (`on_nonfinite='stop'`) or too many in a row (`'skip_step'`).
 
   Attributes:
-    step: the step (`optimizer.iterations` when it ran; its update was not applied).
-    metric: 'loss' or 'gradient' (the loss was finite but a gradient was not).
+    step: the (latest) refused step (`optimizer.iterations` when it ran; not applied).
+    metric: why it was refused: 'loss' (NaN or Inf), 'gradient' (the loss was finite but a
+      gradient was not) or 'update' (the update would have blown the weights up).
+    skipped_in_a_row: None for a single refused step, or how many steps in a row were skipped
+      (the limit `max_consecutive_skipped` was reached).
   """
 
-  def __init__(self, step, metric, advice=''):
+  def __init__(self, step, metric, advice='', skipped_in_a_row=None):
     self.step = step
     self.metric = metric
-    super().__init__(f'training diverged at step {step}: the {metric} is NaN or Inf; the '
-                     f'update of that step was not applied.{" " + advice if advice else ""}')
+    self.skipped_in_a_row = skipped_in_a_row
+    reason = _REASONS.get(metric, f'the {metric} is NaN or Inf')
+    if skipped_in_a_row is None:
+      message = (f'training diverged at step {step}: {reason}; the update of that step was '
+                 'not applied.')
+    else:
+      message = (f'training diverged at step {step}: {skipped_in_a_row} steps in a row were '
+                 f'skipped (the limit, train.max_consecutive_skipped), the latest because '
+                 f'{reason}; none of them was applied.')
+    super().__init__(message + (' ' + advice if advice else ''))
 
 
-def make_loop_fn(strategy, step_fn, guard=None):
-  """Compiles `run(iterator, num_steps)`: up to `num_steps` calls of the per-replica `step_fn`.
+def consecutive_limit(on_nonfinite, max_consecutive_skipped, steps_per_epoch):
+  """How many refused steps in a row end a run: an int, or None for no limit.
+
+  Args:
+    on_nonfinite: 'stop' (1: the first refused step) or 'skip_step'.
+    max_consecutive_skipped: for 'skip_step': an int >= 1 (steps), a float in (0, 1] (that
+      fraction of an epoch, rounded up), or None (no limit).
+    steps_per_epoch: steps per epoch.
+  """
+  if on_nonfinite == 'stop':
+    return 1
+  if isinstance(max_consecutive_skipped, float):
+    return max(1, math.ceil(max_consecutive_skipped * steps_per_epoch))
+  return max_consecutive_skipped
+
+
+def make_loop_fn(strategy, step_fn, guard=None, limit=1):
+  """Compiles `run(iterator, num_steps, in_a_row)`: up to `num_steps` calls of `step_fn`.
 
   Args:
     strategy: the strategy whose scope built the model.
     step_fn: per-replica `fn(batch)`, e.g. `model.train_step`.
-    guard: None, or a `NonfiniteGuard`: the loop breaks right after a step it counts.
+    guard: None, or a `NonfiniteGuard` whose refused steps the loop follows.
+    limit: with a guard: the loop breaks once this many steps in a row were refused (1: right
+      after the first); None never breaks.
 
   Returns:
-    A `tf.function` taking a `tf.data` iterator of global batches and a scalar int32 tensor
-    (pass a tensor: a Python int retraces for every value).
+    A `tf.function` taking a `tf.data` iterator of global batches, a scalar int32 tensor (pass a
+    tensor: a Python int retraces for every value) and optionally how many steps in a row were
+    refused before it (int64 tensor, default 0); it returns that count after its steps.
   """
 
   @tf.function
-  def run(iterator, num_steps):
-    start = guard.count.read_value() if guard is not None else None
+  def run(iterator, num_steps, in_a_row=None):
+    in_a_row = (tf.constant(0, tf.int64) if in_a_row is None
+                else tf.cast(in_a_row, tf.int64))
+    if guard is None:
+      for _ in tf.range(num_steps):
+        strategy.run(step_fn, args=(strategy_lib.split_batch(strategy, next(iterator)),))
+      return in_a_row
+    count = guard.count.read_value()
     for _ in tf.range(num_steps):
       strategy.run(step_fn, args=(strategy_lib.split_batch(strategy, next(iterator)),))
-      if guard is not None and guard.count > start:
+      new_count = guard.count.read_value()
+      in_a_row = tf.where(new_count > count, in_a_row + 1, tf.zeros_like(in_a_row))
+      count = new_count
+      if limit is not None and in_a_row >= limit:
         break
+    return in_a_row
 
   return run
 
 
 def read_metrics(model, reset=True):
-  """Returns `{name: float}` of the model's metrics (cross-replica), optionally resetting them."""
-  logs = {m.name: float(m.result()) for m in model.metrics}
+  """`{name: float or None}` of the model's metrics (cross-replica), optionally resetting them.
+
+  A mean over nothing (an epoch whose steps were all skipped) is None, not the 0 Keras reports.
+  """
+  logs = {}
+  for metric in model.metrics:
+    count = getattr(metric, 'count', None)  # Keras means: how many values they averaged.
+    empty = count is not None and float(tf.convert_to_tensor(count)) == 0.
+    logs[metric.name] = None if empty else float(metric.result())
   if reset:
-    for m in model.metrics:
-      m.reset_state()
+    for metric in model.metrics:
+      metric.reset_state()
   return logs
 
 
@@ -105,9 +161,37 @@ def _loop_end(step, epoch_end, steps_per_loop, before_step):
   return end
 
 
+class _RefusedSteps:
+  """The host's view of refused steps: counts them, logs them, raises at the limit."""
+
+  def __init__(self, guard, on_nonfinite, limit, streak):
+    self._guard = guard
+    self._on_nonfinite = on_nonfinite
+    self._limit = limit
+    self._streak = streak
+    self.in_a_row = int(streak.numpy()) if streak is not None else 0
+    self.count = guard.read()[0]
+
+  def after_loop(self, in_a_row):
+    """Notes a host loop's end (`in_a_row`: the loop's count); raises `DivergedError`."""
+    self.in_a_row = int(in_a_row)
+    if self._streak is not None:
+      self._streak.assign(self.in_a_row)
+    count, last_step, metric = self._guard.read()
+    if count == self.count:
+      return
+    if self._limit is not None and self.in_a_row >= self._limit:
+      raise DivergedError(last_step, metric, skipped_in_a_row=(
+          None if self._on_nonfinite == 'stop' else self.in_a_row))
+    logging.warning('skipped %d step(s) (latest: step %d, %s); %d skipped so far, %d in a row.',
+                    count - self.count, last_step, _REASONS.get(metric, metric), count,
+                    self.in_a_row)
+    self.count = count
+
+
 def train_loop(model, strategy, iterator, held_out_dataset, num_steps, steps_per_epoch, eval_steps,
                steps_per_loop=1, on_nonfinite='stop', before_step=None, on_epoch_end=None,
-               on_loop_end=None, verbose=True):
+               on_loop_end=None, verbose=True, max_consecutive_skipped=None, skip_streak=None):
   """Trains `model` (already compiled, variables built) from its current step to `num_steps`.
 
   Args:
@@ -121,8 +205,9 @@ def train_loop(model, strategy, iterator, held_out_dataset, num_steps, steps_per
     steps_per_epoch: steps between evaluations and `on_epoch_end` (summaries, checkpoints).
     eval_steps: held-out batches per evaluation.
     steps_per_loop: at most this many steps per compiled host loop.
-    on_nonfinite: 'stop' (raise `DivergedError` at the first step with a NaN or Inf loss or
-      gradient) or 'skip_step' (train on; such steps are not applied, counted and logged).
+    on_nonfinite: 'stop' (raise `DivergedError` at the first refused step: a NaN or Inf loss
+      or gradient, or an exploding update) or 'skip_step' (train on; such steps are not
+      applied, counted and logged, up to `max_consecutive_skipped` in a row).
     before_step: None, or an object with `is_due(step)` and `__call__(step, iterator)`, called
       before the model step `step` whenever it is due (e.g. a spread phase on a schedule); its
       time is not counted in `examples_per_second`.
@@ -132,27 +217,32 @@ def train_loop(model, strategy, iterator, held_out_dataset, num_steps, steps_per
       epoch end, after `on_epoch_end`, and not after the last one.
     verbose: show a `keras.utils.Progbar` per epoch. Metrics are read at the same points on
       every worker whatever `verbose` is (a cross-replica metric read is a collective).
+    max_consecutive_skipped: under 'skip_step', the run diverges once this many steps in a row
+      were skipped: an int, a float in (0, 1] (a fraction of an epoch), or None (never).
+    skip_streak: None, or an int64 `tf.Variable` holding the steps skipped in a row so far
+      (read at the start, updated after every host loop: checkpoint it to resume the count).
 
   Returns:
-    Dict with the last `train` and `held_out` logs, `steps` (the final step), `stopped` (True if
-    `on_epoch_end` asked to stop), `skipped_steps` (non-finite steps not applied, over the
-    whole run including earlier resumes), `examples_per_second` (steady state over the host
-    loops and the host work between them, without evaluations, epoch callbacks, `before_step`
-    hooks and the first host loop of the run, which traces) and `steps_timed`.
+    Dict with the last `train` and `held_out` logs (a mean over no applied step is None),
+    `steps` (the final step), `stopped` (True if `on_epoch_end` asked to stop), `skipped_steps`
+    (steps not applied, over the whole run including earlier resumes), `examples_per_second`
+    (steady state over the host loops and the host work between them, without evaluations,
+    epoch callbacks, `before_step` hooks and the first host loop of the run, which traces) and
+    `steps_timed`.
 
   Raises:
-    DivergedError: under `on_nonfinite='stop'`, naming the first non-finite step and metric.
+    DivergedError: under `on_nonfinite='stop'`, naming the first refused step and why; under
+      'skip_step', once `max_consecutive_skipped` steps in a row were skipped.
     ValueError: for a bad `on_nonfinite` or `steps_per_loop`.
   """
   run_options.check_on_nonfinite(on_nonfinite)
   run_options.check_steps_per_loop(steps_per_loop)
-  guard = model.nonfinite_guard
-  train_fn = make_loop_fn(strategy, model.train_step,
-                          guard=guard if on_nonfinite == 'stop' else None)
+  limit = consecutive_limit(on_nonfinite, max_consecutive_skipped, steps_per_epoch)
+  refused = _RefusedSteps(model.nonfinite_guard, on_nonfinite, limit, skip_streak)
+  train_fn = make_loop_fn(strategy, model.train_step, guard=model.nonfinite_guard, limit=limit)
   eval_fn = make_loop_fn(strategy, model.test_step)
   global_batch = tf.nest.flatten(iterator.element_spec)[0].shape[0]  # None: no examples/s.
   step = int(model.optimizer.iterations.numpy())
-  skipped, _, _ = guard.read()
   train_logs, held_out_logs = {}, {}
   timed_steps, timed_seconds, first, stopped = 0, 0., True, False
   while step < num_steps and not stopped:
@@ -165,16 +255,11 @@ def train_loop(model, strategy, iterator, held_out_dataset, num_steps, steps_per
         before_step(step, iterator)
       end = _loop_end(step, epoch_end, steps_per_loop, before_step)
       start = time.perf_counter()
-      train_fn(iterator, tf.constant(end - step, tf.int32))
+      in_a_row = train_fn(iterator, tf.constant(end - step, tf.int32),
+                          tf.constant(refused.in_a_row, tf.int64))
       new_step = int(model.optimizer.iterations.numpy())
       ran, step = new_step - step, new_step
-      count, last_step, metric = guard.read()
-      if count > skipped:
-        if on_nonfinite == 'stop':
-          raise DivergedError(last_step, metric)
-        logging.warning('skipped %d step(s) with a NaN or Inf loss or gradient (latest: step %d, '
-                        '%s); %d skipped so far.', count - skipped, last_step, metric, count)
-        skipped = count
+      refused.after_loop(in_a_row)
       if step < epoch_end:
         if on_loop_end is not None:
           on_loop_end(step)
@@ -187,7 +272,8 @@ def train_loop(model, strategy, iterator, held_out_dataset, num_steps, steps_per
         timed_seconds += time.perf_counter() - start
     train_logs = read_metrics(model)
     if verbose:
-      progbar.update(epoch_end - epoch_start, list(train_logs.items()), finalize=True)
+      progbar.update(epoch_end - epoch_start,
+                     [(k, v) for k, v in train_logs.items() if v is not None], finalize=True)
     if held_out_dataset is not None and eval_steps:
       held_out_logs = evaluate(model, eval_fn, held_out_dataset, eval_steps)
     if on_epoch_end is not None:
@@ -195,6 +281,6 @@ def train_loop(model, strategy, iterator, held_out_dataset, num_steps, steps_per
     if on_loop_end is not None and not stopped and step < num_steps:
       on_loop_end(step)  # After the epoch's evaluation and checkpoint, never in place of them.
   return {'train': train_logs, 'held_out': held_out_logs, 'steps': step, 'stopped': stopped,
-          'skipped_steps': skipped, 'steps_timed': timed_steps,
+          'skipped_steps': refused.count, 'steps_timed': timed_steps,
           'examples_per_second': (timed_steps * global_batch / timed_seconds
                                   if timed_seconds and global_batch else float('nan'))}

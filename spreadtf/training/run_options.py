@@ -9,11 +9,14 @@ own arguments with the same functions.
 import dataclasses
 import typing
 
-__all__ = ['ON_NONFINITE', 'EXPORT_CHECKPOINTS', 'RunOptions', 'check_on_nonfinite',
-           'check_steps_per_loop']
+from spreadtf import nonfinite_guard
+
+__all__ = ['ON_NONFINITE', 'EXPORT_CHECKPOINTS', 'ON_DATA_CHANGE', 'RunOptions',
+           'check_on_nonfinite', 'check_steps_per_loop', 'check_max_consecutive_skipped']
 
 ON_NONFINITE = ('stop', 'skip_step')
 EXPORT_CHECKPOINTS = ('latest', 'best')
+ON_DATA_CHANGE = ('refuse', 'reshuffle')
 
 
 def check_on_nonfinite(value, name='on_nonfinite'):
@@ -28,13 +31,33 @@ def check_steps_per_loop(value, name='steps_per_loop'):
     raise ValueError(f'{name} must be an int >= 1, got {value!r}.')
 
 
+def check_max_consecutive_skipped(value, name='max_consecutive_skipped'):
+  """Raises ValueError naming `name` unless `value` is None, an int >= 1 or a float in (0, 1]."""
+  if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+    return
+  if isinstance(value, float) and 0. < value <= 1.:
+    return
+  raise ValueError(f'{name} must be None (no limit), an int >= 1 (steps in a row) or a float '
+                   f'in (0, 1] (a fraction of an epoch), got {value!r}.')
+
+
+def _check_max_update_ratio(value):
+  if value is None:
+    return
+  if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0.:
+    raise ValueError('train.max_update_ratio must be None (no bound) or a number > 0 (the '
+                     'default, 100, refuses an update larger than 100 times the weights\' '
+                     f'norm), got {value!r}.')
+
+
 @dataclasses.dataclass(frozen=True)
 class RunOptions:
   """The arguments of `training_run.train` but the workdir and strategy (see its docstring).
 
   Raises (on construction):
     ValueError: naming the option, for a bad `on_nonfinite`, `steps_per_loop`,
-      `stop_after_stalled_evals` or `export_checkpoint`, or early stopping or a best-checkpoint
+      `stop_after_stalled_evals`, `export_checkpoint`, `on_data_change`,
+      `max_consecutive_skipped` or `max_update_ratio`, or early stopping or a best-checkpoint
       export without evaluations.
   """
   seed: int
@@ -58,9 +81,17 @@ class RunOptions:
   init_checkpoint: str | None = None
   num_eigenvectors: int = 20
   verbose: bool = True
+  on_data_change: str = 'refuse'
+  max_consecutive_skipped: int | float | None = 100
+  max_update_ratio: float | None = nonfinite_guard.DEFAULT_MAX_UPDATE_RATIO
 
   def __post_init__(self):
     check_on_nonfinite(self.on_nonfinite, 'train.on_nonfinite')
+    check_max_consecutive_skipped(self.max_consecutive_skipped, 'train.max_consecutive_skipped')
+    _check_max_update_ratio(self.max_update_ratio)
+    if self.on_data_change not in ON_DATA_CHANGE:
+      raise ValueError(f'train.on_data_change must be one of {ON_DATA_CHANGE}, got '
+                       f'{self.on_data_change!r}.')
     check_steps_per_loop(self.steps_per_loop, 'train.steps_per_loop')
     patience = self.stop_after_stalled_evals
     if patience is not None:

@@ -12,6 +12,8 @@ At the end of a run (`training_run.train`), `finish`:
     gin config again; a finished run run again keeps its `metrics.json` and export.
 
 `read_export_info` reads the note back (`run_restoring` restores exactly the exported checkpoint).
+`status_line` is the run's one-line summary the root logs last (status, steps, skipped steps,
+what was exported).
 """
 
 import json
@@ -25,7 +27,7 @@ from spreadtf.export import generator
 from spreadtf.training import checkpoints
 from spreadtf.training import workdir_layout
 
-__all__ = ['FINISHED', 'run_metrics', 'read_export_info', 'finish']
+__all__ = ['FINISHED', 'run_metrics', 'read_export_info', 'status_line', 'finish']
 
 FINISHED = ('completed', 'early_stopped')  # Statuses of a run that has nothing left to do.
 
@@ -61,17 +63,19 @@ def run_metrics(outcome, model, progress, options, input_saved, num_replicas):
     num_replicas: replicas in sync.
 
   Returns:
-    A dict ready for strict JSON (NaN and Inf as None).
+    A dict ready for strict JSON (NaN and Inf as None; a mean over no applied step as None).
   """
   result = outcome.result or {'train': {}, 'held_out': {}, 'examples_per_second': None}
   best_validation_elbo, best_step = progress.best()
+  skipped, last_skipped, reason = model.nonfinite_guard.read()
   metrics = {
       'status': outcome.status, 'train_elbo': result['train'].get('elbo'),
       'validation_elbo': result['held_out'].get('elbo'), 'train_loss': result['train'].get('loss'),
       'steps': result.get('steps'), 'start_step': outcome.start_step,
       'best_validation_elbo': best_validation_elbo, 'best_step': best_step,
       'train_seconds': float(progress.train_seconds.numpy()),
-      'skipped_steps': model.nonfinite_guard.read()[0],
+      'skipped_steps': skipped, 'last_skipped_step': last_skipped if skipped else None,
+      'last_skipped_reason': reason,
       'examples_per_second': result['examples_per_second'],
       'global_batch_size': options.global_batch_size, 'steps_per_loop': options.steps_per_loop,
       'input_in_checkpoint': bool(input_saved), 'num_replicas': num_replicas}
@@ -83,6 +87,31 @@ def run_metrics(outcome, model, progress, options, input_saved, num_replicas):
                    spread_objective_before=phases[-1]['objective_before'] if phases else None,
                    spread_objective_after=phases[-1]['objective_after'] if phases else None)
   return files.json_ready(metrics)
+
+
+def status_line(metrics):
+  """One line on how a run ended: status, steps, skipped steps, what was exported."""
+  line = f'run {metrics["status"]} at step {metrics.get("steps")}'
+  if metrics.get('status') == 'diverged':
+    in_a_row = metrics.get('skipped_in_a_row')
+    line += (f' (step {metrics.get("diverged_step")}: {metrics.get("diverged_metric")}'
+             + (f', {in_a_row} skipped in a row' if in_a_row else '') + ')')
+  if metrics.get('skipped_steps'):
+    line += (f'; {metrics["skipped_steps"]} step(s) skipped, not applied (the latest at step '
+             f'{metrics.get("last_skipped_step")}: {metrics.get("last_skipped_reason")})')
+  exported = metrics.get('exported_step')
+  line += (f'; exported the generator of step {exported}' if exported is not None
+           else '; nothing exported')
+  return line
+
+
+def _check_finite(model):
+  """Raises if a decoder weight is NaN or Inf (the export would ship it)."""
+  bad = [v.path for v in model.decoder.weights
+         if not bool(tf.reduce_all(tf.math.is_finite(tf.cast(v, tf.float32))))]
+  if bad:
+    raise FloatingPointError(f'not exporting the generator: its weights {bad} hold NaN or Inf. '
+                             'Lower the learning rate, or restore an earlier checkpoint.')
 
 
 def _export(model, layout, run_checkpoints, export_checkpoint):
@@ -97,6 +126,7 @@ def _export(model, layout, run_checkpoints, export_checkpoint):
       checkpoints.restore_model(model, prefix, 'the trained model (to export it)')
   if prefix is None:
     export_checkpoint, prefix = 'latest', run_checkpoints.latest_checkpoint
+  _check_finite(model)
   step = (checkpoints.checkpoint_step(prefix) if prefix
           else int(model.optimizer.iterations.numpy()))
   info = {'step': step, 'checkpoint': layout.relative(prefix) if prefix else None,

@@ -15,19 +15,20 @@ to_png = images_lib.to_png
 
 
 def write_epoch_summaries(writer, step, train_logs, held_out_logs, samples):
-  """Writes `train/<name>` and `test/<name>` scalars and a `samples` image grid at `step`.
+  """Writes `train/<name>` and held-out scalars and a `samples` image grid at `step`.
 
   Args:
     writer: a `tf.summary` writer.
     step: global step.
-    train_logs: `{name: float}`.
-    held_out_logs: `{name: float}`.
+    train_logs: `{name: float or None}` (None, a mean over no applied step, is not written).
+    held_out_logs: `{name: float or None}`.
     samples: `[num, height, width, channels]` images in [0, 1].
   """
   with writer.as_default(step=step):
     for prefix, logs in (('train', train_logs), (run_inputs.HELD_OUT_SPLIT, held_out_logs)):
       for name, value in logs.items():
-        tf.summary.scalar(f'{prefix}/{name}', value)
+        if value is not None:
+          tf.summary.scalar(f'{prefix}/{name}', value)
     tf.summary.image('samples', image_grid(samples)[None], max_outputs=1)
   writer.flush()
 

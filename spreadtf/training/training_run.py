@@ -6,10 +6,14 @@
      (`run_options.RunOptions`), a writable workdir, the model and its optimizers inside
      `strategy.scope()` (`model_building.build_model`), the input pipelines of the training and
      held-out splits (`run_inputs`, their image shape checked), the workdir's recorded
-     configuration (`workdir_config`: no run of another configuration), the resume from the
-     latest checkpoint (`checkpoints.RunCheckpoints`: model, optimizers, input position,
-     progress) or the start from `init_checkpoint`, and a writable export path.
-  2. **The first write**: `run_config.json` and `operative_config.gin`, then TensorBoard.
+     configuration (`workdir_config`: no run of another configuration), the checkpoint to
+     resume from (`checkpoints.survey`: the newest readable one), the data unchanged since it
+     (`input_checks.compare_fingerprints`), the resume (`checkpoints.RunCheckpoints`: model,
+     optimizers, input position, progress) or the start from `init_checkpoint`, the first
+     batches readable (`input_checks.check_readable`), and a writable export path.
+  2. **The first write**: the checkpoint directory put in order (`RunCheckpoints.tidy`: debris
+     of interrupted saves removed, unreadable checkpoints moved aside), `run_config.json` and
+     `operative_config.gin`, then TensorBoard.
   3. **Training**: `controller.Controller` runs the compiled loop and owns what happens between
      steps (summaries, checkpoints, the best checkpoint, early stopping, spread phases,
      preemption).
@@ -21,9 +25,12 @@ Paths come from `workdir_layout.WorkdirLayout`; every file is written atomically
 only the chief writes into the workdir proper (the others into a scratch directory deleted at the
 end), and every worker resumes from the chief's checkpoints.
 
-A run left alone on a cluster: a step with a NaN or Inf loss or gradient is never applied; it
-stops the run (`on_nonfinite='stop'`, `metrics.json` status 'diverged', the last good checkpoint
-kept) or is skipped and counted (`'skip_step'`). SIGTERM saves a checkpoint at the current step
+A run left alone on a cluster: a step with a NaN or Inf loss or gradient, or an update that
+would blow the weights up (`spreadtf.nonfinite_guard`), is never applied; it stops the run
+(`on_nonfinite='stop'`, `metrics.json` status 'diverged', the last good checkpoint kept) or is
+skipped and counted (`'skip_step'`; `max_consecutive_skipped` in a row end the run as diverged).
+A checkpoint that cannot be saved (a full disk) ends the run with an error and leaves the
+previous one. SIGTERM saves a checkpoint at the current step
 and ends the run with status 'preempted' (`preemption`); running the same command again
 continues from there, and a run killed outright continues from its latest checkpoint, ending
 with the weights of an uninterrupted run. Whenever the held-out ELBO reaches a new best, that
@@ -51,8 +58,10 @@ import keras
 import tensorflow as tf
 
 from spreadtf import files
+from spreadtf import nonfinite_guard
 from spreadtf.training import checkpoints
 from spreadtf.training import controller as controller_lib
+from spreadtf.training import input_checks
 from spreadtf.training import loop
 from spreadtf.training import model_building
 from spreadtf.training import progress as progress_lib
@@ -101,6 +110,7 @@ class _PreparedRun:
     probe_data: the dataset whose first batch probes spread phases.
     input_saved: whether the checkpoints hold the input position.
     config: the run's configuration (`workdir_config.make_config`).
+    skip_streak: int64 variable, the steps skipped in a row (checkpointed).
   """
   layout: workdir_layout.WorkdirLayout
   output: workdir_layout.WorkdirLayout
@@ -112,6 +122,7 @@ class _PreparedRun:
   probe_data: typing.Any
   input_saved: bool
   config: dict
+  skip_streak: typing.Any
 
   @property
   def chief(self):
@@ -135,25 +146,50 @@ def _init_networks(model, path):
   return checkpoints.restore_networks(model, prefix)
 
 
-def _resume(run, options, inputs):
-  """Restores the latest checkpoint (or `init_checkpoint`); returns the training iterator."""
-  resumed = run.run_checkpoints.restore()
-  if resumed:
-    start_step = int(run.model.optimizer.iterations.numpy())
-    logging.info('resumed from step %d (%s)', start_step, resumed)
-    if not run.input_saved:
-      return iter(inputs.train(start_step))
-  elif options.init_checkpoint:
-    logging.info('initialised the encoder and decoder from %s',
-                 _init_networks(run.model, options.init_checkpoint))
-  return run.iterator
+def _training_data(inputs, options, found, train_data, fingerprint, input_saved):
+  """The training dataset to iterate, the step it is seeded from, and whether the saved input
+  position is restored.
+
+  A run that resumes on data that changed since its checkpoint is refused, or with
+  `on_data_change='reshuffle'` reads a fresh pipeline seeded from its start step
+  (`input_checks.compare_fingerprints`); so does a run whose input is not saved.
+
+  Returns:
+    `(dataset, seed_step, restore_input)`.
+  """
+  if found.chosen is None:
+    return train_data, 0, False
+  reshuffle = input_checks.compare_fingerprints(
+      checkpoints.read_data_fingerprint(found.chosen), fingerprint, found.chosen,
+      options.on_data_change)
+  if reshuffle or not input_saved:
+    step = checkpoints.checkpoint_step(found.chosen)
+    return inputs.train(step), step, False
+  return train_data, 0, True
+
+
+def _check_first_batches(run, inputs, options, seed_step, restore_input):
+  """`input_checks.check_readable` on the training batch the run reads next and the held out.
+
+  Each is read from a pipeline of its own: iterators of one `tf.data` dataset share its shuffle
+  seed generator, so reading from a second iterator of the run's dataset would change the order
+  of the run's later epochs.
+  """
+  iterator = iter(inputs.train(seed_step))
+  where, advice = 'its first batch', ''
+  if restore_input:
+    where = f'the next batch of the input position saved in {run.run_checkpoints.resume_from!r}'
+    advice = (" If the data changed since, restore it, or set train.on_data_change = "
+              "'reshuffle' to read it through a fresh pipeline.")
+    run.run_checkpoints.restore_input(iterator)
+  input_checks.check_readable(iterator, run_inputs.TRAIN_SPLIT, 1, where, advice)
+  if run.held_out is not None:
+    input_checks.check_readable(iter(inputs.held_out()), run_inputs.HELD_OUT_SPLIT,
+                                options.eval_steps, 'the batches of one evaluation')
 
 
 def _prepare(workdir, strategy, options):
   """Every check a run makes, and its model, data and checkpoints, before any write.
-
-  Future checks that must pass before the first write (e.g. that the data still is what the
-  checkpoint was trained on) belong here.
 
   Returns:
     A `_PreparedRun`.
@@ -167,33 +203,70 @@ def _prepare(workdir, strategy, options):
   model = model_building.build_model(options.model_fn, options.seed, strategy,
                                      options.optimizer_fn, options.spread_optimizer_fn,
                                      options.spread_schedule)
+  model.nonfinite_guard.max_update_ratio = options.max_update_ratio
   inputs = run_inputs.RunInputs(options.data_fn, options.seed, options.global_batch_size,
                                 model.image_shape)
   train_data = inputs.train()
   held_out = inputs.held_out() if options.eval_steps else None
   config = workdir_config.make_config(train, options.arguments())  # After every configurable.
   workdir_config.check(workdir, config, train)
-
+  found = checkpoints.survey(layout.checkpoints)
+  fingerprint = input_checks.current_fingerprints(
+      {run_inputs.TRAIN_SPLIT: train_data,
+       **({run_inputs.HELD_OUT_SPLIT: held_out} if held_out is not None else {})})
   input_saved = _input_saved(options, train_data)
-  progress = progress_lib.RunProgress()
-  iterator = iter(train_data)
+  dataset, seed_step, restore_input = _training_data(inputs, options, found, train_data,
+                                                     fingerprint, input_saved)
+  progress, skip_streak = progress_lib.RunProgress(), tf.Variable(0, dtype=tf.int64)
+  iterator = iter(dataset)
   run = _PreparedRun(
       layout=layout, output=output, model=model, progress=progress,
       run_checkpoints=checkpoints.RunCheckpoints(
-          model, progress, output.checkpoints, layout.checkpoints, options.checkpoints_to_keep,
-          iterator=iterator if input_saved else None),
+          model, progress, output.checkpoints, found, options.checkpoints_to_keep,
+          iterator=iterator if input_saved else None, data_fingerprint=fingerprint,
+          skip_streak=skip_streak),
       iterator=iterator, held_out=held_out,
       probe_data=held_out if held_out is not None else train_data, input_saved=input_saved,
-      config=config)
-  run.iterator = _resume(run, options, inputs)
+      config=config, skip_streak=skip_streak)
+  _resume(run, options, restore_input)
+  _check_first_batches(run, inputs, options, seed_step, restore_input)
   if options.export and tf.io.gfile.exists(output.export):
     _check_writable(output.export, 'export path',
                     'make it a writable directory, move it aside, or set train.export = False.')
   return run
 
 
+def _resume(run, options, restore_input):
+  """Restores the newest readable checkpoint (with the input position if `restore_input`)."""
+  resumed = run.run_checkpoints.restore(with_input=restore_input)
+  if resumed:
+    logging.info('resumed from step %d (%s)', int(run.model.optimizer.iterations.numpy()),
+                 resumed)
+  elif options.init_checkpoint:
+    logging.info('initialised the encoder and decoder from %s',
+                 _init_networks(run.model, options.init_checkpoint))
+
+
+def _remove_stale_temporaries(layout):
+  """Deletes what a process killed mid-write left beside the run's own files (`files`)."""
+  stale = [path for target in (layout.run_config, layout.operative_config, layout.metrics,
+                               layout.spread_eigenvectors, layout.export)
+           for path in files.stale_temporaries(target)]
+  for path in stale:
+    if tf.io.gfile.isdir(path):
+      tf.io.gfile.rmtree(path)
+    else:
+      tf.io.gfile.remove(path)
+  if stale:
+    logging.info('removed what writes cut short left: %s', ', '.join(stale))
+
+
 def _write_configuration(run):
-  """The run's first write: its configuration (the chief's), once every check has passed."""
+  """The run's first write, once every check has passed: its checkpoint directory put in order
+  (`RunCheckpoints.tidy`), leftovers of killed writes removed, its configuration (the
+  chief's)."""
+  run.run_checkpoints.tidy(chief=run.chief)
+  _remove_stale_temporaries(run.output)
   if run.chief:
     workdir_config.write(run.layout.workdir, run.config)
     files.write_text(run.layout.operative_config, gin.operative_config_str())
@@ -206,7 +279,8 @@ def _train(run, strategy, options):
   try:
     controller = controller_lib.Controller(
         run.model, strategy, options, run.run_checkpoints, run.progress, writer, run.probe_data,
-        eigenvector_path=run.layout.spread_eigenvectors if run.chief else None)
+        eigenvector_path=run.layout.spread_eigenvectors if run.chief else None,
+        skip_streak=run.skip_streak)
     return controller.run(run.iterator, run.held_out, verbose=options.verbose and run.chief)
   finally:
     writer.close()
@@ -218,9 +292,11 @@ def _finish(run, strategy, options, outcome):
                                     strategy.num_replicas_in_sync)
   metrics = run_outputs.finish(run.model, options, outcome, metrics, run.run_checkpoints,
                                run.layout, run.output)
+  logging.info('%s', run_outputs.status_line(metrics))
   if outcome.diverged is not None:
     raise loop.DivergedError(
         outcome.diverged.step, outcome.diverged.metric,
+        skipped_in_a_row=outcome.diverged.skipped_in_a_row,
         advice=f'The last good checkpoint ({run.run_checkpoints.latest_checkpoint}) is kept. '
         'Lower the learning rate and train in a new workdir (train.init_checkpoint can start it '
         "from that checkpoint), or set train.on_nonfinite = 'skip_step'.") from outcome.diverged
@@ -234,7 +310,9 @@ def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
           checkpoints_to_keep=3, num_samples=64, export=True, export_checkpoint='latest',
           on_nonfinite='stop', stop_after_stalled_evals=None, checkpoint_input=True,
           spread_schedule=None, spread_optimizer_fn=None, init_checkpoint=None,
-          num_eigenvectors=20, verbose=True):
+          num_eigenvectors=20, verbose=True, on_data_change='refuse',
+          max_consecutive_skipped=100,
+          max_update_ratio=nonfinite_guard.DEFAULT_MAX_UPDATE_RATIO):
   """Trains a SpreadVAE (or the VAE baseline), resuming from `workdir` if it holds checkpoints.
 
   Args:
@@ -257,7 +335,8 @@ def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
       training) or 'best' (the best held-out ELBO's; needs evaluations). `metrics.json` records
       its `exported_step`, and `run_restoring.restore_run(which='selected')` restores it.
     on_nonfinite: 'stop' (raise `loop.DivergedError` at a step with a NaN or Inf loss or
-      gradient) or 'skip_step' (do not apply such steps; count and log them).
+      gradient, or an update that would blow the weights up) or 'skip_step' (do not apply
+      such steps; count and log them, up to `max_consecutive_skipped` in a row).
     stop_after_stalled_evals: None, or stop once the held-out ELBO has not improved for this
       many evaluations in a row.
     checkpoint_input: save the input iterator (with its shuffle buffer) in every checkpoint, so
@@ -272,6 +351,15 @@ def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
       decoder start a fresh run (ignored when resuming from `workdir`).
     num_eigenvectors: leading eigenvectors in the low-rank spread diagnostic (at most the rank).
     verbose: show a progress bar.
+    on_data_change: what a resumed run does when the data it reads changed since its
+      checkpoint (`input_checks`): 'refuse' (an error naming what changed; nothing written) or
+      'reshuffle' (resume the model, optimizers and progress, read the new data through a
+      fresh pipeline, and log it). May differ between calls on one workdir.
+    max_consecutive_skipped: under `on_nonfinite='skip_step'`, the run ends as diverged once
+      this many steps in a row were skipped: an int (steps), a float in (0, 1] (a fraction of
+      an epoch) or None (no limit).
+    max_update_ratio: a step whose update is larger than this many times the weights' norm
+      (max(||w||, 1)) is refused like a NaN (`spreadtf.nonfinite_guard`); None: no bound.
 
   Returns:
     The metrics dict also written to `<workdir>/metrics.json`; its `status` is one of
@@ -279,9 +367,13 @@ def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
 
   Raises:
     loop.DivergedError: under `on_nonfinite='stop'`, after writing `metrics.json`.
-    ValueError: for bad options or a workdir that holds a run of another configuration.
-    OSError: if the workdir or the export path cannot be written.
-    RuntimeError: if a checkpoint in the workdir cannot be read.
+    ValueError: for bad options, a workdir that holds a run of another configuration, data
+      that changed since the checkpoint (`input_checks.DataChangedError`) or whose first
+      batches cannot be read (`input_checks.DataUnreadableError`); nothing is written.
+    OSError: if the workdir or the export path cannot be written (nothing is written), or a
+      checkpoint cannot be saved (`checkpoints.CheckpointWriteError`: the previous one and
+      `metrics.json` are unchanged).
+    RuntimeError: if no checkpoint in the workdir can be read.
   """
   keras.utils.set_random_seed(seed)
   options = run_options.RunOptions(
@@ -292,7 +384,9 @@ def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
       export_checkpoint=export_checkpoint, on_nonfinite=on_nonfinite,
       stop_after_stalled_evals=stop_after_stalled_evals, checkpoint_input=checkpoint_input,
       spread_schedule=spread_schedule, spread_optimizer_fn=spread_optimizer_fn,
-      init_checkpoint=init_checkpoint, num_eigenvectors=num_eigenvectors, verbose=verbose)
+      init_checkpoint=init_checkpoint, num_eigenvectors=num_eigenvectors, verbose=verbose,
+      on_data_change=on_data_change, max_consecutive_skipped=max_consecutive_skipped,
+      max_update_ratio=max_update_ratio)
   strategy = strategy or tf.distribute.get_strategy()
   run = _prepare(workdir, strategy, options)  # 1. Every check; nothing written in the workdir.
   _write_configuration(run)                   # 2. The first write.

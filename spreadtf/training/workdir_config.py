@@ -6,7 +6,8 @@ root's own arguments (which gin does not record when a caller passes them). It i
 `<workdir>/run_config.json` (`WorkdirLayout.run_config`) before the first step. Re-running on the
 same workdir with another configuration would mix two runs in one checkpoint history, so `check`
 refuses and lists the bindings that differ; only `train.num_steps` (to extend a run),
-`train.export` and `train.verbose` may change. A root argument the recorded configuration lacks
+`train.export`, `train.verbose` and `train.on_data_change` (to resume on changed data) may
+change. A root argument the recorded configuration lacks
 (one added to the root after the run started) counts as its default, so an older run resumes
 unless the new argument is set to something else.
 Callables passed directly (not through gin) are compared by their qualified names.
@@ -26,7 +27,8 @@ from spreadtf.training import workdir_layout
 __all__ = ['ALLOWED_CHANGES', 'describe', 'gin_bindings', 'make_config', 'check',
            'write']
 
-ALLOWED_CHANGES = ('num_steps', 'export', 'verbose')  # Root arguments a rerun may change.
+# Root arguments a rerun may change.
+ALLOWED_CHANGES = ('num_steps', 'export', 'verbose', 'on_data_change')
 
 
 class _Reference:

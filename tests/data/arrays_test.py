@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from spreadtf.data import arrays
+from spreadtf.data import fingerprints
 
 
 class ArraysTest(tf.test.TestCase, parameterized.TestCase):
@@ -96,6 +97,30 @@ class ArraysTest(tf.test.TestCase, parameterized.TestCase):
     path = os.path.join(self.create_tempdir().full_path, 'missing.npz')
     with self.assertRaisesRegex(ValueError, "one of \\('train', 'validation', 'test'\\)"):
       arrays.make_npz_dataset('dev', 4, seed=0, path=path)
+
+  def test_npz_fingerprint_is_the_files_hash_and_sees_any_changed_image(self):
+    path = os.path.join(self.create_tempdir().full_path, 'images.npz')
+    images = np.random.RandomState(0).randint(0, 256, size=(20, 4, 4), dtype=np.uint8)
+    np.savez(path, images=images)
+    config = dict(path=path, key='images', num_test=2, num_validation=2, split_seed=123)
+    dataset = arrays.make_npz_dataset('train', 4, seed=0, **config)
+    before = arrays.npz_fingerprint('train', **config)
+    self.assertEqual(fingerprints.of(dataset), before)
+    self.assertEqual(before['images'], 16)
+    self.assertEqual(before['sha256'], fingerprints.sha256_of_file(path))
+    images[7, 0, 0] ^= 1  # One pixel of one image.
+    np.savez(path, images=images)
+    after = arrays.npz_fingerprint('train', **config)
+    self.assertEqual(after['images'], 16)
+    self.assertNotEqual(after['sha256'], before['sha256'])
+
+  def test_digits_fingerprint_is_the_splits_content(self):
+    config = dict(num_test=297, num_validation=300, split_seed=123)
+    train = arrays.digits_fingerprint('train', **config)
+    self.assertEqual(fingerprints.of(arrays.make_digits_dataset('train', 4, seed=0, **config)),
+                     train)
+    self.assertEqual(train['images'], 1200)
+    self.assertNotEqual(arrays.digits_fingerprint('test', **config)['sha256'], train['sha256'])
 
   def test_digits_split_1200_300_297(self):
     digits = {split: self._read(arrays.make_digits_dataset, split)

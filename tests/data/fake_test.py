@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from spreadtf.data import fake
+from spreadtf.data import fingerprints
 
 
 class FakeTest(tf.test.TestCase, parameterized.TestCase):
@@ -25,6 +26,11 @@ class FakeTest(tf.test.TestCase, parameterized.TestCase):
     for first, second in (('train', 'validation'), ('train', 'test'), ('validation', 'test')):
       distances = np.abs(images[first][:, None] - images[second][None]).max(axis=(2, 3, 4))
       self.assertGreater(distances.min(), 1e-3, (first, second))
+
+  def test_fingerprint_is_the_parameters(self):
+    dataset = fake.make_fake_dataset('train', 4, seed=0, image_shape=(6, 6, 1), num_examples=8)
+    self.assertEqual(fingerprints.of(dataset), {'source': 'fake images', 'image_shape': [6, 6, 1],
+                                                'num_examples': 8, 'content_seed': 0})
 
   def test_bad_split_lists_the_three(self):
     with self.assertRaisesRegex(ValueError, "'train', 'validation', 'test'"):

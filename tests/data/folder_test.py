@@ -8,6 +8,7 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from spreadtf.data import fingerprints
 from spreadtf.data import folder
 from spreadtf.data import pipeline
 
@@ -36,6 +37,24 @@ class FolderTest(tf.test.TestCase, parameterized.TestCase):
     super().setUp()
     gin.clear_config()
     self.addCleanup(gin.clear_config)
+
+  def test_fingerprint_counts_and_hashes_the_file_names_and_sees_added_and_renamed_files(self):
+    directory = self.create_tempdir().full_path
+    _write_images(directory, 10, shape=(4, 4, 1))
+    config = dict(path=directory, num_test=2, num_validation=2, split_seed=123)
+    dataset = folder.make_folder_dataset('train', 2, seed=0, crop_size=None, image_size=None,
+                                         channels=1, **config)
+    before = folder.fingerprint('train', **config)
+    self.assertEqual(fingerprints.of(dataset.map(lambda x: x)), before)  # What the factory noted.
+    self.assertEqual((before['folder_files'], before['files']), (10, 6))
+    self.assertIn(directory, before['source'])
+    _write_images(directory, 2, shape=(4, 4, 1), start=10)
+    added = folder.fingerprint('train', **config)
+    self.assertEqual((added['folder_files'], added['files']), (12, 8))
+    os.rename(os.path.join(directory, '000011.png'), os.path.join(directory, 'renamed.png'))
+    renamed = folder.fingerprint('train', **config)
+    self.assertEqual((renamed['folder_files'], renamed['files']), (12, 8))
+    self.assertNotEqual(renamed['file_names_sha256'], added['file_names_sha256'])
 
   def test_loads_cropped_resized_batches(self):
     directory = self.create_tempdir().full_path

@@ -8,6 +8,7 @@ from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
 
+from spreadtf.data import fingerprints
 from spreadtf.data import mnist5k
 
 # SHA-256 of the 1,000 test digits (pixels 0..255 as uint8, then the labels as uint8, in the
@@ -129,6 +130,17 @@ class Mnist5kTest(tf.test.TestCase, parameterized.TestCase):
       images, labels = mnist5k.load_mnist5k(split, path=path)
       self.assertEqual(images.shape, (10 * per_class, 28, 28, 1))
       self.assertAllEqual(np.bincount(labels), [per_class] * 10)
+
+  def test_fingerprint_is_the_csvs_hash_and_the_splits_size(self):
+    shipped = mnist5k.fingerprint('validation')
+    self.assertEqual(fingerprints.of(mnist5k.make_mnist5k_dataset('validation', 4, seed=0)),
+                     shipped)
+    self.assertEqual(shipped['digits'], 500)
+    self.assertEqual(shipped['sha256'], fingerprints.sha256_of_file(mnist5k.default_path()))
+    path = self._user_csv(per_class=10)
+    mine = mnist5k.fingerprint('train', path=path)
+    self.assertEqual((mine['digits'], mine['sha256']), (70, fingerprints.sha256_of_file(path)))
+    self.assertIn('mine.csv', mine['source'])
 
   def test_user_csv_too_small_for_a_validation_split_is_refused(self):
     path = self._user_csv(per_class=5)   # 10% of 5 rounds to no validation digit

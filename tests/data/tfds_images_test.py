@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from spreadtf.data import fingerprints
 from spreadtf.data import tfds_images as tfds_data
 
 
@@ -76,6 +77,13 @@ class TfdsTest(tf.test.TestCase, parameterized.TestCase):
     # The validation images are the last 5 of TFDS's 'train', as TFDS orders it.
     last = tfds.load('tiny_images', split='train[-5:]', data_dir=data_dir)
     self.assertEqual(ids['validation'], sorted(int(e['image'][0, 0, 0]) for e in last))
+
+    # The fingerprint: name, version, the TFDS split read and its size from the metadata.
+    dataset = tfds_data.make_tfds_dataset('train', 1, seed=0, name='tiny_images',
+                                          data_dir=data_dir, num_validation=5)
+    self.assertEqual(fingerprints.of(dataset), {'source': "TFDS 'tiny_images'",
+                                                'version': '1.0.0', 'split': 'train[:-5]',
+                                                'examples': 15})
 
     with self.assertRaisesRegex(ValueError, r"'tiny_images' cannot give the 'validation' split "
                                 r".*Unknown split 'validation'.*"

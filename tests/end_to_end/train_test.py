@@ -2,6 +2,7 @@
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import tensorflow as tf
 from spreadtf import gin_parsing
 from spreadtf import training
 from tests import testing
+from tests.training import input_checks_test
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _GIN_FILES = ['mnist/delta_vae_gaussian.gin', 'smoke.gin']
@@ -125,6 +127,71 @@ class LaunchTest(tf.test.TestCase, parameterized.TestCase):
     _train_in_process(whole, bindings)
     self.assertLessEqual(testing.max_difference(_final_state(whole, 1000),
                                              _final_state(workdir, 1000)), 1e-6)
+
+
+  @pytest.mark.slow
+  def test_a_folder_run_refuses_added_images_then_reshuffles_and_finishes(self):
+    # The in-process proof is tests/training/input_checks_test.py; here through the launcher.
+    images = self.create_tempdir().full_path
+    input_checks_test.write_images(images, 20)
+    workdir = self.create_tempdir().full_path
+    folder_flags = ['--gin_bindings=import spreadtf.data.folder',
+                    '--gin_bindings=train.data_fn = @folder.make_folder_dataset',
+                    f"--gin_bindings=folder.make_folder_dataset.path = '{images}'",
+                    '--gin_bindings=folder.make_folder_dataset.crop_size = None',
+                    '--gin_bindings=folder.make_folder_dataset.image_size = 28',
+                    '--gin_bindings=folder.make_folder_dataset.channels = 1',
+                    '--gin_bindings=folder.make_folder_dataset.num_test = 2',
+                    '--gin_bindings=folder.make_folder_dataset.num_validation = 2']
+    flags = _train_flags(workdir, ['train.export=False']) + folder_flags
+    first = _launch('train.py', *flags)
+    self.assertEqual(first.returncode, 0, first.stderr[-3000:])
+    input_checks_test.write_images(images, 2, start=20)
+    before = testing.hash_tree(workdir)
+    refused = _launch('train.py', *flags, '--gin_bindings=train.num_steps=4')
+    self.assertNotEqual(refused.returncode, 0)
+    last = refused.stderr.strip().splitlines()
+    message = '\n'.join(last[-8:])
+    self.assertIn('DataChangedError: the data changed since checkpoint', message)
+    self.assertIn('folder_files: 20 then, 22 now', message)
+    self.assertIn("train.on_data_change = 'reshuffle'", message)
+    self.assertEqual(testing.hash_tree(workdir), before)
+    resumed = _launch('train.py', *flags, '--gin_bindings=train.num_steps=4',
+                      "--gin_bindings=train.on_data_change = 'reshuffle'")
+    self.assertEqual(resumed.returncode, 0, resumed.stderr[-3000:])
+    self.assertIn('fresh input pipeline', resumed.stderr)
+    with open(os.path.join(workdir, 'metrics.json')) as f:
+      metrics = json.load(f)
+    self.assertEqual((metrics['status'], metrics['start_step'], metrics['steps']),
+                     ('completed', 2, 4))
+
+  @pytest.mark.slow
+  def test_a_full_disk_during_a_save_fails_clearly_and_leaves_the_previous_checkpoint(self):
+    # The in-process proof is tests/training/checkpoints_test.py (SaveTest); here a process
+    # under `ulimit -f` (a per-file size limit below the checkpoint's data file).
+    workdir = self.create_tempdir().full_path
+    flags = _train_flags(workdir, ['train.export=False'])
+    first = _launch('train.py', *flags)
+    self.assertEqual(first.returncode, 0, first.stderr[-3000:])
+    checkpoints_before = testing.hash_tree(os.path.join(workdir, 'checkpoints'))
+    metrics_before = testing.hash_tree(workdir)['metrics.json']
+    limit = 64 * 1024  # The smoke MNIST MLP's checkpoint data file is about 1 MB.
+
+    def limit_file_size():
+      resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    full = subprocess.run(
+        [sys.executable, os.path.join(_REPO, 'launch', 'train.py'), *flags,
+         '--gin_bindings=train.num_steps=4'], capture_output=True, text=True, timeout=300,
+        env=_env(), check=False, preexec_fn=limit_file_size)
+    self.assertNotEqual(full.returncode, 0)
+    self.assertRegex(full.stderr.strip().splitlines()[-2] + full.stderr.strip().splitlines()[-1],
+                     r"CheckpointWriteError: cannot write checkpoint '.*ckpt-4': .*File too "
+                     r"large.*latest checkpoint \('.*ckpt-2'\)")
+    self.assertEqual(testing.hash_tree(os.path.join(workdir, 'checkpoints')), checkpoints_before)
+    self.assertEqual(testing.hash_tree(workdir)['metrics.json'], metrics_before)
+    again = _launch('train.py', *flags, '--gin_bindings=train.num_steps=4')
+    self.assertEqual(again.returncode, 0, again.stderr[-3000:])
 
 
 if __name__ == '__main__':

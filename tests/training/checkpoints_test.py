@@ -1,7 +1,9 @@
-"""Tests of checkpoint I/O: corrupt checkpoints are clear errors that change nothing, finding a
-run's latest and best checkpoints, and restoring the networks of another run."""
+"""Tests of checkpoint I/O: which checkpoint a run resumes from (the newest readable), debris and
+unreadable checkpoints, finding a run's latest and best checkpoints, restoring another run's
+networks."""
 
 import os
+import resource
 
 from absl.testing import parameterized
 import gin
@@ -24,7 +26,58 @@ def _overwrite(path, content):
     f.write(content)
 
 
-class RestoreLatestTest(tf.test.TestCase, parameterized.TestCase):
+def _flip_bytes(path):
+  with open(path, 'rb') as f:
+    content = bytearray(f.read())
+  content[len(content) // 2] ^= 0xFF  # Inside a tensor: its checksum no longer matches.
+  with open(path, 'wb') as f:
+    f.write(bytes(content))
+
+
+def _files(directory, prefix):
+  """`{file name: bytes}` of a checkpoint's files."""
+  found = {}
+  for name in os.listdir(directory):
+    if name.startswith(prefix + '.'):
+      with open(os.path.join(directory, name), 'rb') as f:
+        found[name] = f.read()
+  return found
+
+
+def _state(directory):
+  return tf.train.get_checkpoint_state(directory)
+
+
+class VerifyTest(tf.test.TestCase):
+
+  def test_detects_a_flipped_byte_anywhere_and_truncated_files(self):
+    directory = self.create_tempdir().full_path
+    iterator = iter(tf.data.Dataset.range(64).map(lambda i: tf.fill([16], i))
+                    .shuffle(32, seed=0).repeat())
+    next(iterator)
+    prefix = tf.train.Checkpoint(weights=tf.Variable(tf.range(5000.)), data=iterator,
+                                 note=tf.Variable('text')).write(os.path.join(directory, 'c'))
+    self.assertIsNone(checkpoints.verify(prefix))
+    data = prefix + '.data-00000-of-00001'
+    with open(data, 'rb') as f:
+      content = f.read()
+    # 64 bytes spread over the file (weights, the iterator's buffer, the string): each one
+    # flipped alone is detected (TensorFlow checks every tensor's CRC32C).
+    for offset in range(0, len(content), len(content) // 64):
+      flipped = bytearray(content)
+      flipped[offset] ^= 0xFF
+      _overwrite(data, bytes(flipped))
+      self.assertIsNotNone(checkpoints.verify(prefix), offset)
+    _overwrite(data, content[:-1])
+    self.assertRegex(checkpoints.verify(prefix), 'Read less bytes')
+    _overwrite(data, content)
+    _truncate(prefix + '.index')
+    self.assertRegex(checkpoints.verify(prefix), 'sstable')
+    self.assertRegex(checkpoints.verify(os.path.join(directory, 'missing')), 'NotFound')
+
+
+class ResumeTest(tf.test.TestCase, parameterized.TestCase):
+  """Which checkpoint a run resumes from, and what it does with the rest of the directory."""
 
   def setUp(self):
     super().setUp()
@@ -32,21 +85,130 @@ class RestoreLatestTest(tf.test.TestCase, parameterized.TestCase):
     self.addCleanup(gin.clear_config)
 
   @parameterized.named_parameters(
-      ('corrupt_index', 'ckpt-2.index', lambda p: _overwrite(p, b'not a checkpoint'),
-       RuntimeError, 'cannot restore checkpoint .*ckpt-2.*Nothing was deleted'),
-      ('truncated_data', 'ckpt-2.data-00000-of-00001', _truncate,
-       RuntimeError, 'cannot restore checkpoint .*ckpt-2.*Nothing was deleted'),
-      ('unreadable_state', 'checkpoint', lambda p: _overwrite(p, b'garbage {{'),
-       RuntimeError, 'checkpoints/checkpoint.*missing or unreadable.*Nothing was deleted'))
-  def test_bad_checkpoint_is_a_clear_error_and_the_workdir_is_unchanged(
-      self, name, damage, error, message):
+      ('garbled_index', 'ckpt-2.index', lambda p: _overwrite(p, b'not a checkpoint')),
+      ('truncated_data', 'ckpt-2.data-00000-of-00001', _truncate),
+      ('flipped_data', 'ckpt-2.data-00000-of-00001', _flip_bytes))
+  def test_no_readable_checkpoint_is_a_clear_error_and_the_workdir_is_unchanged(self, name,
+                                                                               damage):
     workdir = self.create_tempdir().full_path
     testing.run(workdir, num_steps=2)
     damage(os.path.join(workdir, 'checkpoints', name))
     before = testing.hash_tree(workdir)
-    with self.assertRaisesRegex(error, message):
+    with self.assertRaisesRegex(RuntimeError, r"no checkpoint in '.*checkpoints' can be read: "
+                                r"'.*ckpt-2' \(.*\)\. Nothing was changed or deleted"):
       testing.run(workdir, num_steps=4)
     self.assertEqual(testing.hash_tree(workdir), before)
+
+  @parameterized.named_parameters(
+      ('flipped_data', 'ckpt-4.data-00000-of-00001', _flip_bytes),
+      ('truncated_index', 'ckpt-4.index', _truncate))
+  def test_an_unreadable_latest_checkpoint_falls_back_to_the_newest_readable_and_is_kept(
+      self, name, damage):
+    workdir, whole = self.create_tempdir().full_path, self.create_tempdir().full_path
+    directory = os.path.join(workdir, 'checkpoints')
+    testing.run(workdir, num_steps=4)
+    damage(os.path.join(directory, name))
+    bad = _files(directory, 'ckpt-4')
+    with self.assertLogs('absl', level='INFO') as logs:
+      metrics = testing.run(workdir, num_steps=6)
+    log = '\n'.join(logs.output)
+    self.assertRegex(log, r"cannot read '.*ckpt-4' \(")
+    self.assertIn('resumed from step 2', log)
+    self.assertEqual((metrics['start_step'], metrics['steps']), (2, 6))
+    (moved,) = tf.io.gfile.glob(os.path.join(directory, checkpoints.UNREADABLE, '*'))
+    self.assertEqual(_files(moved, 'ckpt-4'), bad)  # Kept, byte for byte.
+    self.assertEqual(_state(directory).model_checkpoint_path, os.path.join(directory, 'ckpt-6'))
+    # Resumed from ckpt-2 with its input position: the weights of an uninterrupted run.
+    testing.run(whole, num_steps=6)
+    self.assertEqual(testing.max_difference(
+        testing.state_variables(os.path.join(whole, 'checkpoints', 'ckpt-6')),
+        testing.state_variables(os.path.join(directory, 'ckpt-6'))), 0.)
+
+  def test_an_unreadable_state_file_resumes_from_the_newest_checkpoint_and_is_rewritten(self):
+    workdir = self.create_tempdir().full_path
+    directory = os.path.join(workdir, 'checkpoints')
+    testing.run(workdir, num_steps=4)
+    _overwrite(os.path.join(directory, 'checkpoint'), b'garbage {{')
+    self.assertIsNone(_state(directory))
+    self.assertEqual(testing.run(workdir, num_steps=6)['start_step'], 4)
+    state = _state(directory)
+    self.assertEqual(state.model_checkpoint_path, os.path.join(directory, 'ckpt-6'))
+    self.assertEqual(list(state.all_model_checkpoint_paths),
+                     [os.path.join(directory, f'ckpt-{s}') for s in (2, 4, 6)])
+
+  def test_a_whole_checkpoint_the_state_file_does_not_name_yet_is_resumed_from(self):
+    # What a kill between a save's last file and its state-file update leaves.
+    workdir = self.create_tempdir().full_path
+    directory = os.path.join(workdir, 'checkpoints')
+    testing.run(workdir, num_steps=4)
+    tf.compat.v1.train.update_checkpoint_state(directory, os.path.join(directory, 'ckpt-2'),
+                                               [os.path.join(directory, 'ckpt-2')])
+    self.assertEqual(testing.run(workdir, num_steps=6)['start_step'], 4)
+
+  def test_debris_of_interrupted_saves_is_removed_at_the_next_start_and_nothing_else(self):
+    workdir = self.create_tempdir().full_path
+    directory = os.path.join(workdir, 'checkpoints')
+    testing.run(workdir, num_steps=2)
+    kept = testing.hash_tree(directory)
+    debris = [os.path.join(directory, 'ckpt-4_temp', 'part-00000-of-00001.data-00000-of-00001'),
+              os.path.join(directory, 'ckpt-4_temp_1a2b', 'part-00000-of-00001.index'),
+              os.path.join(directory, 'checkpoint.tmp0123456789abcdef'),
+              os.path.join(directory, 'ckpt-4.data-00000-of-00001'),  # Its index is gone.
+              os.path.join(directory, checkpoints.BEST, 'ckpt-4_temp', 'part-00000-of-00001.index'),
+              os.path.join(directory, checkpoints.BEST, 'checkpoint.tmpabcdef')]
+    for path in debris:
+      os.makedirs(os.path.dirname(path), exist_ok=True)
+      open(path, 'wb').close()
+    self.assertCountEqual(checkpoints.find_debris(directory), [
+        os.path.join(directory, n) for n in ('ckpt-4_temp', 'ckpt-4_temp_1a2b',
+                                             'checkpoint.tmp0123456789abcdef',
+                                             'ckpt-4.data-00000-of-00001')])
+    with self.assertLogs('absl', level='INFO') as logs:
+      self.assertEqual(testing.run(workdir, num_steps=2)['steps'], 2)  # Finished: no new save.
+    self.assertIn('removed what interrupted checkpoint saves left', '\n'.join(logs.output))
+    for path in debris:
+      self.assertFalse(os.path.exists(path), path)
+    self.assertEqual(testing.hash_tree(directory), kept)
+
+class SaveTest(tf.test.TestCase):
+
+  def setUp(self):
+    super().setUp()
+    gin.clear_config()
+    self.addCleanup(gin.clear_config)
+
+  def test_a_save_that_cannot_be_written_fails_clearly_and_leaves_the_previous_one(self):
+    workdir = self.create_tempdir().full_path
+    directory = os.path.join(workdir, 'checkpoints')
+    testing.run(workdir, num_steps=2)
+    before, metrics = testing.hash_tree(directory), testing.hash_tree(workdir)['metrics.json']
+    # A per-file size limit (what `ulimit -f` sets; Python ignores SIGXFSZ, so a write past it
+    # fails with EFBIG): below the checkpoints' data files, above the run's other files.
+    limit = 8192
+    sizes = {os.path.basename(p): os.path.getsize(p) for p in tf.io.gfile.glob(
+        os.path.join(directory, '*', '*.data-*')) + tf.io.gfile.glob(
+            os.path.join(directory, '*.data-*'))}
+    self.assertGreater(min(sizes.values()), limit, sizes)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+      with self.assertRaisesRegex(checkpoints.CheckpointWriteError,
+                                  r"cannot write checkpoint '.*ckpt-4': .*File too large.*The "
+                                  r"run's latest checkpoint \('.*ckpt-2'\)"):
+        testing.run(workdir, num_steps=4)
+    finally:
+      resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    self.assertEqual(testing.hash_tree(directory), before)  # No debris either.
+    self.assertEqual(testing.hash_tree(workdir)['metrics.json'], metrics)
+    self.assertEqual(testing.run(workdir, num_steps=4)['start_step'], 2)  # Space again: resumes.
+
+
+class RestoreLatestTest(tf.test.TestCase, parameterized.TestCase):
+
+  def setUp(self):
+    super().setUp()
+    gin.clear_config()
+    self.addCleanup(gin.clear_config)
 
   def test_checkpoint_holds_progress_and_input_position(self):
     workdir = self.create_tempdir().full_path

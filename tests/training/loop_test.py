@@ -106,6 +106,42 @@ class TrainLoopTest(tf.test.TestCase, parameterized.TestCase):
     self.assertTrue(np.isfinite(result['train']['elbo']))
 
   @parameterized.named_parameters(
+      ('steps', 3, 3), ('fraction_of_an_epoch', 0.5, 2))  # Epochs of 4 steps: 0.5 is 2 steps.
+  def test_skip_step_diverges_after_max_consecutive_skipped_steps(self, limit, in_a_row):
+    model = _build()
+    streak = tf.Variable(0, dtype=tf.int64)
+    with self.assertRaises(loop.DivergedError) as caught:
+      _train(model, iter(_data(nan_step=list(range(3, 20)))), 20, steps_per_epoch=4,
+             steps_per_loop=10, on_nonfinite='skip_step', max_consecutive_skipped=limit,
+             skip_streak=streak)
+    last = 3 + in_a_row - 1
+    self.assertEqual((caught.exception.step, caught.exception.skipped_in_a_row), (last, in_a_row))
+    self.assertIn(f'{in_a_row} steps in a row were skipped', str(caught.exception))
+    self.assertEqual(int(model.optimizer.iterations), last + 1)  # Stopped right after it.
+    self.assertEqual(int(streak.numpy()), in_a_row)
+
+  def test_applied_steps_reset_the_count_and_a_streak_carries_over_resumes(self):
+    model = _build()
+    streak = tf.Variable(0, dtype=tf.int64)
+    nan_steps = [1, 2, 4, 5, 7]  # Never 3 in a row.
+    result = _train(model, iter(_data(nan_step=nan_steps)), 8, steps_per_loop=3,
+                    on_nonfinite='skip_step', max_consecutive_skipped=3, skip_streak=streak)
+    self.assertEqual((result['steps'], result['skipped_steps']), (8, 5))
+    self.assertEqual(int(streak.numpy()), 1)  # Step 7 was skipped.
+    streak.assign(2)  # As restored from a checkpoint after two skipped steps.
+    with self.assertRaises(loop.DivergedError) as caught:
+      _train(model, iter(_data(nan_step=[0])), 12, on_nonfinite='skip_step',
+             max_consecutive_skipped=3, skip_streak=streak)
+    self.assertEqual((caught.exception.step, caught.exception.skipped_in_a_row), (8, 3))
+
+  def test_an_epoch_without_applied_steps_has_no_means(self):
+    model = _build()
+    result = _train(model, iter(_data(nan_step=[2, 3])), 4, steps_per_epoch=2,
+                    on_nonfinite='skip_step')
+    self.assertEqual(result['skipped_steps'], 2)
+    self.assertEqual(set(result['train'].values()), {None})  # Not 0.0.
+
+  @parameterized.named_parameters(
       ('on_nonfinite', dict(on_nonfinite='warn'), 'on_nonfinite'),
       ('steps_per_loop', dict(steps_per_loop=0), 'steps_per_loop'))
   def test_bad_arguments_are_errors(self, kwargs, message):

@@ -45,6 +45,23 @@ class RunOptionsTest(tf.test.TestCase, parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, message):
       _options(**overrides)
 
+  @parameterized.named_parameters(
+      ('on_data_change', dict(on_data_change='ignore'),
+       r"train.on_data_change must be one of \('refuse', 'reshuffle'\)"),
+      ('skipped_zero', dict(max_consecutive_skipped=0), 'train.max_consecutive_skipped must be'),
+      ('skipped_fraction_above_one', dict(max_consecutive_skipped=1.5),
+       r'a float in \(0, 1\] \(a fraction of an epoch\)'),
+      ('skipped_bool', dict(max_consecutive_skipped=True), 'train.max_consecutive_skipped'),
+      ('update_ratio_zero', dict(max_update_ratio=0.), 'train.max_update_ratio must be None'),
+      ('update_ratio_text', dict(max_update_ratio='100'), 'train.max_update_ratio'))
+  def test_new_fault_options_are_checked_naming_the_binding(self, overrides, message):
+    with self.assertRaisesRegex(ValueError, message):
+      _options(**overrides)
+    for good in (dict(on_data_change='reshuffle'), dict(max_consecutive_skipped=None),
+                 dict(max_consecutive_skipped=0.25), dict(max_update_ratio=None),
+                 dict(max_update_ratio=10)):
+      _options(**good)
+
   def test_good_options_pass(self):
     options = _options(export_checkpoint='best', stop_after_stalled_evals=3, steps_per_loop=1)
     self.assertEqual(options.arguments()['export_checkpoint'], 'best')

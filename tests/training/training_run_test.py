@@ -7,7 +7,9 @@ behaviour; variants and negative controls (marked slow) run with `make test-slow
 import functools
 import json
 import os
+import shutil
 import signal
+import tempfile
 
 from absl.testing import parameterized
 import gin
@@ -18,10 +20,12 @@ import tensorflow as tf
 
 from spreadtf.data import fake
 from spreadtf.training import checkpoints
+from spreadtf.training import input_checks
 from spreadtf.training import loop
 from spreadtf.training import spread_learning
 from spreadtf.training import workdir_layout
 from tests import testing
+from tests.training import input_checks_test
 
 
 def _not_json(name):
@@ -201,13 +205,62 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
     with self.assertLogs('absl', level='WARNING') as logs:
       metrics = testing.run(workdir, num_steps=8, on_nonfinite='skip_step',
                          data_fn=functools.partial(testing.make_nan_data, nan_step=5))
-    self.assertIn('skipped 1 step(s) with a NaN or Inf loss or gradient (latest: step 5, loss)',
-                  '\n'.join(logs.output))
-    self.assertEqual((metrics['status'], metrics['steps'], metrics['skipped_steps']),
-                     ('completed', 8, 1))
+    self.assertIn('skipped 1 step(s) (latest: step 5, the loss is NaN or Inf); 1 skipped so '
+                  'far, 1 in a row', '\n'.join(logs.output))
+    self.assertEqual((metrics['status'], metrics['steps'], metrics['skipped_steps'],
+                      metrics['last_skipped_step'], metrics['last_skipped_reason']),
+                     ('completed', 8, 1, 5, 'loss'))
     self.assertTrue(np.isfinite(metrics['train_elbo']))  # The skipped step is not averaged in.
     values = testing.state_variables(os.path.join(workdir, 'checkpoints', 'ckpt-8'))
     self.assertTrue(all(np.all(np.isfinite(v)) for v in values.values()))
+
+  def test_skipped_steps_are_in_the_status_line_and_metrics_and_empty_means_are_null(self):
+    workdir = self.create_tempdir().full_path
+    with self.assertLogs('absl', level='INFO') as logs:
+      metrics = testing.run(workdir, num_steps=4, on_nonfinite='skip_step',
+                            data_fn=functools.partial(testing.make_nan_data, nan_step=[2, 3]))
+    self.assertEqual((metrics['status'], metrics['skipped_steps'], metrics['last_skipped_step']),
+                     ('completed', 2, 3))
+    # The last epoch (steps 2 and 3) applied no step: its means are null, not 0.
+    self.assertEqual((metrics['train_elbo'], metrics['train_loss']), (None, None))
+    self.assertEqual(_read_metrics(workdir), metrics)
+    self.assertIn('run completed at step 4; 2 step(s) skipped, not applied (the latest at step 3:'
+                  ' loss)', '\n'.join(logs.output))
+    self.assertEqual(testing.summary_steps(workdir)['train/elbo'], [2])  # None is not logged.
+
+  @parameterized.named_parameters(
+      ('stop', 'stop', 'schedule'), ('skip_step', 'skip_step', 'schedule'),
+      ('skip_step_from_step_0', 'skip_step', 'constant'))
+  def test_an_exploding_learning_rate_diverges_with_finite_sane_weights_kept(self, mode, rate):
+    # Learning rate 1e30 from step 2 on (the schedule's boundary 1: steps <= 1 use 1e-2) or from
+    # step 0: each update would move the weights by ~1e30, far beyond 100 times their norm.
+    learning_rate = (keras.optimizers.schedules.PiecewiseConstantDecay([1], [1e-2, 1e30])
+                     if rate == 'schedule' else 1e30)
+    workdir = self.create_tempdir().full_path
+    with self.assertRaisesRegex(loop.DivergedError, 'would have blown the weights up') as caught:
+      testing.run(workdir, num_steps=20, on_nonfinite=mode, max_consecutive_skipped=3,
+                  optimizer_fn=functools.partial(keras.optimizers.Adam, learning_rate))
+    first = 2 if rate == 'schedule' else 0
+    if mode == 'stop':
+      self.assertEqual((caught.exception.step, caught.exception.metric), (first, 'update'))
+    else:  # Steps first .. first + 2 skipped, then the limit.
+      self.assertEqual((caught.exception.step, caught.exception.skipped_in_a_row), (first + 2, 3))
+    metrics = _read_metrics(workdir)
+    self.assertEqual((metrics['status'], metrics['diverged_metric'], metrics['exported_step']),
+                     ('diverged', 'update', None))
+    kept = metrics['last_checkpoint']
+    self.assertIsNotNone(kept)
+    weights = {name: value for name, value in testing.state_variables(kept).items()
+               if name.startswith('optimizer/_trainable_variables/')}
+    self.assertLen(weights, 10)
+    for name, value in weights.items():
+      self.assertTrue(np.all(np.isfinite(value)), name)
+      self.assertLess(float(np.max(np.abs(value))), 10., name)  # Glorot-sized, not 1e30.
+    if mode == 'skip_step' and rate == 'schedule':  # ckpt-4 was saved mid-streak: as at 2.
+      self.assertEndsWith(kept, 'ckpt-4')
+      before = testing.state_variables(os.path.join(workdir, 'checkpoints', 'ckpt-2'))
+      for name, value in weights.items():
+        self.assertAllEqual(value, before[name])
 
   def test_early_stopping_and_best_checkpoint_follow_the_validation_elbo(self):
     workdir = self.create_tempdir().full_path
@@ -342,6 +395,98 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
                                  init_checkpoint=source)
     self.assertIn('initialised the encoder and decoder from', '\n'.join(logs.output))
     self.assertEqual(metrics['start_step'], 0)
+
+
+def _overwrite(path, content):
+  with open(path, 'wb') as f:
+    f.write(content)
+
+
+def _truncate_checkpoint(workdir, _):
+  path = os.path.join(workdir, 'checkpoints', 'ckpt-2.data-00000-of-00001')
+  with open(path, 'rb') as f:
+    content = f.read()
+  _overwrite(path, content[:len(content) // 2])
+
+
+def _export_path_is_a_file(workdir, _):
+  _overwrite(os.path.join(workdir, 'export'), b'a file where the export goes')
+  return dict(export=True)
+
+
+def _two_images_added(_, images):
+  input_checks_test.write_images(images, 2, start=20)
+
+
+def _truncated_image_added(_, images):
+  input_checks_test.write_truncated_image(images, 20)
+  return dict(on_data_change='reshuffle')  # Past the data-change check: the batch check.
+
+
+class RefusedRunTest(tf.test.TestCase, parameterized.TestCase):
+  """Every refused run of docs/errors.md on a training workdir leaves it byte for byte as it was.
+
+  The workdir holds a 2-step run on a folder of images and what an interrupted checkpoint save
+  leaves (removed only by a run that passed every check).
+  """
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    gin.clear_config()
+    cls._base = tempfile.mkdtemp()
+    images = os.path.join(cls._base, 'images')
+    os.makedirs(images)
+    input_checks_test.write_images(images, 20)
+    cls._images = set(os.listdir(images))
+    workdir = os.path.join(cls._base, 'run')
+    testing.run(workdir, num_steps=2, data_fn=input_checks_test.folder_data(images))
+    os.makedirs(os.path.join(workdir, 'checkpoints', 'ckpt-4_temp'))
+    _overwrite(os.path.join(workdir, 'checkpoints', 'checkpoint.tmp0123abcd'), b'')
+
+  @classmethod
+  def tearDownClass(cls):
+    shutil.rmtree(cls._base)
+    super().tearDownClass()
+
+  def setUp(self):
+    super().setUp()
+    gin.clear_config()
+    self.addCleanup(gin.clear_config)
+    images = os.path.join(self._base, 'images')  # Its path is in the run's configuration.
+    for name in set(os.listdir(images)) - self._images:  # What an earlier case added.
+      os.remove(os.path.join(images, name))
+
+  @parameterized.named_parameters(
+      ('another_configuration', lambda w, i: dict(seed=1), ValueError,
+       'holds a run with a different configuration'),
+      ('unreadable_run_config',
+       lambda w, i: _overwrite(os.path.join(w, 'run_config.json'), b'{"bindings": '),
+       ValueError, 'run_config.json.*cannot be read'),
+      ('no_readable_checkpoint', _truncate_checkpoint, RuntimeError, 'no checkpoint in'),
+      ('export_path_is_a_file', _export_path_is_a_file, OSError, 'export path'),
+      ('data_of_another_image_shape', lambda w, i: dict(data_fn=functools.partial(
+          fake.make_fake_dataset, image_shape=(28, 28, 1))), ValueError, '28, 28, 1'),
+      ('bad_option', lambda w, i: dict(on_nonfinite='ignore'), ValueError, 'on_nonfinite'),
+      ('data_changed', _two_images_added, input_checks.DataChangedError,
+       'folder_files: 20 then, 22 now'),
+      ('unreadable_image', _truncated_image_added, input_checks.DataUnreadableError,
+       'is truncated'))
+  def test_a_refused_run_leaves_the_workdir_byte_for_byte_unchanged(self, change, error,
+                                                                    message):
+    workdir, images = self.create_tempdir().full_path, os.path.join(self._base, 'images')
+    shutil.copytree(os.path.join(self._base, 'run'), workdir, dirs_exist_ok=True)
+    config = dict(num_steps=4, data_fn=input_checks_test.folder_data(images))
+    config.update(change(workdir, images) or {})
+    before = testing.hash_tree(workdir)
+    entries = sorted(os.path.relpath(os.path.join(root, name), workdir)
+                     for root, dirs, names in os.walk(workdir) for name in dirs + names)
+    with self.assertRaisesRegex(error, message):
+      testing.run(workdir, **config)
+    self.assertEqual(testing.hash_tree(workdir), before)
+    self.assertEqual(sorted(os.path.relpath(os.path.join(root, name), workdir)
+                            for root, dirs, names in os.walk(workdir)
+                            for name in dirs + names), entries)  # Debris too: not yet removed.
 
 
 if __name__ == '__main__':
