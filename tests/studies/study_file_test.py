@@ -25,6 +25,11 @@ class StudyFileTest(tf.test.TestCase, parameterized.TestCase):
     self.assertGreaterEqual(len(study.seeds), 5)
     self.assertIn(comparisons.Comparison('sharpness', 'delta_vae_laplace', 'delta_vae_gaussian',
                                          higher_is_better=True), study.comparisons)
+    # Every run is scored on one likelihood scale, and the claims use it (the VAE rows too).
+    self.assertIn('gaussian:0.3', study.evaluation_options(study.configurations[0])['yardstick'])
+    self.assertIn(comparisons.Comparison('yardstick_gaussian_0.3_iw', 'delta_vae_gaussian',
+                                         'vae_baseline_matched', higher_is_better=True),
+                  study.comparisons)
     points = runner.run_points(study, '/study')
     self.assertLen(points, 7 * len(study.seeds))
     self.assertEqual(points[1].directory, os.path.join('/study', 'vae_baseline', 'seed=1'))
