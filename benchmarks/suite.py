@@ -30,7 +30,7 @@ from benchmarks import references
 from benchmarks import spread_em_timing
 from benchmarks import vae_step_timing
 
-__all__ = ['SpreadEmTask', 'DeltaVaeTask', 'AisTask', 'TASKS', 'PRECISIONS', 'configure', 'plan',
+__all__ = ['SpreadEmTask', 'DeltaVaeTask', 'GuardCostTask', 'AisTask', 'TASKS', 'PRECISIONS',
            'measure_matmul', 'run_task', 'format_table']
 
 PRECISIONS = ('float32', 'mixed_bfloat16')
@@ -127,6 +127,45 @@ class DeltaVaeTask:
 
 
 @dataclasses.dataclass(frozen=True)
+class GuardCostTask:
+  """The delta-VAE train step with the update-size guard against the same step without it.
+
+  The reference is measured in this process right after the guarded step: the same model, data
+  and step with `max_update_ratio=None` (the non-finite check stays; only the bound on
+  ||w_new - w_old|| / max(||w_old||, 1), which keeps the old weights to undo an update, is off).
+  `ratio` is guarded / unguarded examples per second: 1 means the bound is free.
+  """
+  network: vae_step_timing.Network
+  batch: int
+  steps: int
+
+  unit: typing.ClassVar[str] = 'example'
+  precisions: typing.ClassVar[tuple] = ('float32',)
+  reference_python: typing.ClassVar[None] = None
+
+  def configure(self, batch=None, steps=None, smoke=False):
+    """This task with another batch size or timed steps; `smoke` gives batch 4 and one step."""
+    task = dataclasses.replace(self, batch=4, steps=1) if smoke else self
+    return dataclasses.replace(task, batch=batch or task.batch, steps=steps or task.steps)
+
+  def measure(self, precision):
+    """Returns `(examples/s, FLOPs per example)` of the guarded step (training's default)."""
+    result = vae_step_timing.time_train_step(self.network, self.batch, self.steps,
+                                             precision=precision)
+    return result['examples_per_s'], result['flops_per_example']
+
+  def reference_command(self, precision):
+    """None: the reference is in process (`measure_reference`)."""
+    del precision
+
+  def measure_reference(self, precision):
+    """Returns `(name, examples/s)` of the same step without the update-size bound."""
+    result = vae_step_timing.time_train_step(self.network, self.batch, self.steps,
+                                             precision=precision, max_update_ratio=None)
+    return 'spreadtf, max_update_ratio=None', result['examples_per_s']
+
+
+@dataclasses.dataclass(frozen=True)
 class AisTask:
   """AIS images/s (`spreadtf.evaluation.ais.ais_of`, tuning pass included); no reference.
 
@@ -176,6 +215,8 @@ TASKS = {
     'vae_mlp': DeltaVaeTask(vae_step_timing.MNIST_MLP, reference_net='mlp', batch=100, steps=20),
     # The paper's CelebA nets: about 9 GFLOPs per example, several seconds per step at batch 32.
     'vae_conv': DeltaVaeTask(vae_step_timing.CELEBA_CONV, reference_net='conv', batch=32, steps=3),
+    # What the update-size guard (train.max_update_ratio) costs a step of the MNIST MLP.
+    'guard_cost_mlp': GuardCostTask(vae_step_timing.MNIST_MLP, batch=100, steps=50),
     # AIS of the MNIST MLP delta-VAE at the library's defaults (several minutes on 2 cores).
     'ais_mlp': AisTask(vae_step_timing.MNIST_MLP),
 }
@@ -220,6 +261,8 @@ def measure_matmul(smoke=False):
 
 def _reference(task, precision, pythons):
   """`(name, rate)` of the task's reference, or raises `references.Unavailable`."""
+  if hasattr(task, 'measure_reference'):
+    return task.measure_reference(precision)
   command = task.reference_command(precision)
   if command is None:
     raise references.Unavailable('no reference implementation of this task')

@@ -14,6 +14,7 @@ import keras
 import tensorflow as tf
 
 from benchmarks import flops
+from spreadtf import nonfinite_guard
 from spreadtf.models import celeba_conv
 from spreadtf.models import mlp
 from spreadtf.models import spread_vae
@@ -60,7 +61,8 @@ def make_vae(network, precision='float32', seed=0):
                                     optimizer_fn=functools.partial(keras.optimizers.Adam, 1e-4))
 
 
-def time_train_step(network, batch=32, steps=3, warmup=1, precision='float32', seed=0):
+def time_train_step(network, batch=32, steps=3, warmup=1, precision='float32', seed=0,
+                    max_update_ratio=nonfinite_guard.DEFAULT_MAX_UPDATE_RATIO):
   """Times `steps` train steps after `warmup` untimed ones (the first traces the step).
 
   Args:
@@ -70,12 +72,15 @@ def time_train_step(network, batch=32, steps=3, warmup=1, precision='float32', s
     warmup: untimed steps.
     precision: 'float32' or 'mixed_bfloat16'.
     seed: model and data seed.
+    max_update_ratio: the update-size bound of the step's non-finite guard, as
+      `train.max_update_ratio` (the default, as training); None turns the bound off.
 
   Returns:
     A dict with `examples_per_s`, `step_s` (median), the final `loss` and
     `flops_per_example` (see `benchmarks.flops`).
   """
   vae = make_vae(network, precision, seed)
+  vae.nonfinite_guard.max_update_ratio = max_update_ratio
   images = tf.random.stateless_uniform((batch,) + tuple(network.image_shape), seed=[seed, 1])
   step = tf.function(vae.train_step)
   times = []

@@ -115,6 +115,28 @@ class AisTaskTest(tf.test.TestCase):
     self.assertEqual(record['unit'], 'example')
 
 
+class GuardCostTaskTest(tf.test.TestCase):
+
+  def test_reference_is_the_same_step_without_the_update_bound_in_process(self):
+    task = suite.TASKS['guard_cost_mlp']
+    self.assertEqual((task.batch, task.steps), (100, 50))
+    self.assertIsNone(task.reference_command('float32'))
+    record = suite.run_task('guard_cost_mlp', task.configure(smoke=True), 'float32', _MATMUL,
+                            None)
+    self.assertEqual(record['reference'], 'spreadtf, max_update_ratio=None')
+    self.assertGreater(record['reference_rate'], 0.)
+    self.assertAllClose(record['ratio'], record['spreadtf_rate'] / record['reference_rate'])
+
+  def test_the_bound_changes_nothing_in_a_sane_step(self):
+    # Same seed, model and data: a step far below the bound (ratio ~0.03 at Adam 1e-4) applies
+    # the same update with or without the bound, so the losses of 3 steps are equal.
+    network = suite.TASKS['guard_cost_mlp'].network
+    guarded = suite.vae_step_timing.time_train_step(network, batch=4, steps=2)
+    unguarded = suite.vae_step_timing.time_train_step(network, batch=4, steps=2,
+                                                      max_update_ratio=None)
+    self.assertEqual(guarded['loss'], unguarded['loss'])
+
+
 class PlanTest(tf.test.TestCase, parameterized.TestCase):
 
   @parameterized.named_parameters(
