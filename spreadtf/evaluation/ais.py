@@ -351,8 +351,8 @@ def ais_of(model, observed, seed, num_steps=300, num_chains=8, num_leapfrog_step
 
   The defaults (T = 300 from the encoder, 8 chains, 5 leapfrog steps) are what the MNIST MLP
   delta-VAE on mnist5k needs: its BDMC gap is 0.2 nats per image there (0.05 at T = 1,000; from
-  the prior T = 300 leaves 2.2 nats), and its 1,000 held-out digits take 6 minutes on 2 CPU
-  cores (docs/evaluation.md has the measurements).
+  the prior T = 300 leaves 2.2 nats; docs/evaluation.md has the measurements). What its 1,000
+  held-out digits cost: docs/results.md, "Evaluation costs".
 
   Args:
     model: a built `SpreadVAE` (see `AnnealedImportanceSampler` for what is used).

@@ -364,7 +364,7 @@ def inception_v3(weights_path, batch_size=50):
   of `keras.applications.inception_v3.preprocess_input`). The weights are the user's file, e.g.
   Keras' `inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5`; nothing is downloaded. See
   the module docstring on how these FIDs relate to published ones (close, not identical). On CPU
-  it takes about 0.1 s of CPU per image: minutes per 1,000 images.
+  it takes minutes per 1,000 images (docs/results.md, "Evaluation costs").
 
   Args:
     weights_path: the weights file (a Keras `.h5` / `.weights.h5`), or None for random weights

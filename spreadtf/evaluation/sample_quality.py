@@ -94,8 +94,8 @@ def frechet_distance(features_a, features_b):
   root of S_a it adds no sqrt(round-off) from the zero eigenvalues of singular covariances (fewer
   samples than dimensions, dead features): FD of a set to itself is 0 and to a shifted copy
   ||shift||^2 up to float64 round-off even then. Symmetric in its arguments; never negative
-  (round-off below 0 is returned as 0). The cost is dominated by an SVD of a `[dim, dim]` matrix:
-  about 15 s of CPU for dim 2,048, under a second for dim 128.
+  (round-off below 0 is returned as 0). The cost is dominated by an SVD of a `[dim, dim]` matrix
+  (docs/results.md, "Evaluation costs").
 
   Args:
     features_a: `[num_a, dim]` features, num_a >= 2.

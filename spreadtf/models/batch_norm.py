@@ -1,8 +1,8 @@
 """FusedBatchNorm: BatchNorm over the channels of NHWC images through one fused TF kernel.
 
 Keras 3's `BatchNormalization` computes the moments and the normalisation as separate ops. On
-this CPU that made BatchNorm about a quarter of the CelebA conv train step (measured: 1.3 s vs
-0.2 s forward + backward at [100, 64, 64, 64]). This layer calls TensorFlow's fused kernel
+CPU that made BatchNorm a large part of the CelebA conv train step (docs/results.md, "CelebA conv
+nets on CPU"). This layer calls TensorFlow's fused kernel
 (`FusedBatchNormV3`, also what TF-Keras 2 used) with the same parameters, defaults and
 moving-average update. Differences from Keras 3: the moving variance is updated with the unbiased
 batch variance (as in TF-Keras 2 and PyTorch), inputs must be 4-D channels-last, and the moving

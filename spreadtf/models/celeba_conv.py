@@ -7,9 +7,10 @@ mean and dense log-std. Decoder: dense to 4x4x1024, ReLU; four 5x5 stride-2 tran
 (512-256-128-64), each with BatchNorm and ReLU; a final 5x5 stride-1 transposed conv to the image
 channels with a sigmoid. Widths are arguments so smoke tests can use tiny ones. Convs followed by
 BatchNorm carry no bias (BN's offset makes it redundant), and BatchNorm is the fused kernel
-(`batch_norm.FusedBatchNorm`, several times faster than Keras 3's on CPU). Layers whose small side
-is at most 4x4 (the last conv, the first transposed conv) are `patch_conv` layers, one matmul over
-patches: the same function, about 4x faster than oneDNN's kernels there on CPU.
+(`batch_norm.FusedBatchNorm`, faster than Keras 3's on CPU). Layers whose small side is at most
+4x4 (the last conv, the first transposed conv) are `patch_conv` layers, one matmul over patches:
+the same function, faster than oneDNN's kernels there on CPU (docs/results.md, "CelebA conv nets
+on CPU").
 """
 
 import gin

@@ -1,11 +1,11 @@
 """Convolutions as one matrix product over image patches, for small feature maps.
 
 On this project's CPUs, TensorFlow's oneDNN kernels are slow for strided 5x5 convolutions whose
-small side is 4x4 with wide channels: in the paper's CelebA nets, conv 8x8x512 -> 4x4x1024 took
-5.1 s and the transposed conv 4x4x1024 -> 8x8x512 5.6 s per batch of 100 (forward and backward),
-against about 1 s for each of the other layers of the same cost. Written as one matmul over
-patches they take 1.4 s and 1.3 s; on larger maps oneDNN stays faster (by 1.5-5.7x), so the
-networks use these layers only where the small side is at most `MAX_MATMUL_PIXELS` pixels.
+small side is 4x4 with wide channels: in the paper's CelebA nets, conv 8x8x512 -> 4x4x1024 and
+the transposed conv 4x4x1024 -> 8x8x512 took several times as long as the other layers of the
+same cost. Written as one matmul over patches they come close to those; on larger maps
+oneDNN stays faster (docs/results.md, "CelebA conv nets on CPU"), so the networks use these
+layers only where the small side is at most `MAX_MATMUL_PIXELS` pixels.
 
 Both layers hold the same kernel as their Keras counterparts (`Conv2D`: `[k, k, in, out]`;
 `Conv2DTranspose`: `[k, k, out, in]`), use 'same' padding, and compute the same function:
