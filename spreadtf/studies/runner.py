@@ -79,7 +79,7 @@ def run_points(study, workdir, train_bindings=()):
   """
   points = []
   for configuration in study.configurations:
-    for seed in study.seeds:
+    for seed in study.seeds_of(configuration):
       gin_files, bindings = _training_args(study, configuration, seed, workdir, train_bindings)
       try:
         gin_parsing.parse(gin_files, bindings)

@@ -28,7 +28,9 @@ A configuration is a dict with
     configuration (e.g. `{'checkpoint': 'latest'}` for a learned spread);
   * `after` (optional): names of earlier configurations whose run of the same seed must have
     finished training first (a run that starts from another: its bindings may name that run's
-    directory with `$WORKDIR/<name>/seed=$SEED`).
+    directory with `$WORKDIR/<name>/seed=$SEED`);
+  * `seeds` (optional): its own seeds instead of the study's (an expensive configuration may run
+    fewer; the report's tests then compare unequal numbers of seeds, and say so).
 In every binding, `$WORKDIR` stands for the study's workdir and `$SEED` for the run's seed. The
 evaluation options are the flags of `launch/evaluate.py` (`spreadtf.evaluation.commands.
 EVALUATE_OPTIONS`), e.g. `num_importance_samples`, `features`, `num_sample_sets`, `checkpoint`.
@@ -53,7 +55,7 @@ __all__ = ['Configuration', 'Study', 'study', 'load_study']
 
 _NAME = re.compile(r'^[A-Za-z0-9_.-]+$')
 _RESERVED = ('report',)   # <workdir>/report holds the report
-_KEYS = ('name', 'gin_files', 'gin_bindings', 'evaluation', 'after')
+_KEYS = ('name', 'gin_files', 'gin_bindings', 'evaluation', 'after', 'seeds')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,12 +68,15 @@ class Configuration:
     gin_bindings: its own training bindings (after the study's), with `$WORKDIR` and `$SEED`.
     evaluation: evaluation options overriding the study's for this configuration.
     after: names of configurations whose run of the same seed must finish training first.
+    seeds: its own training seeds (e.g. fewer for an expensive configuration), or None for the
+      study's (`Study.seeds_of`).
   """
   name: str
   gin_files: tuple
   gin_bindings: tuple = ()
   evaluation: dict = dataclasses.field(default_factory=dict)
   after: tuple = ()
+  seeds: tuple | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,6 +99,10 @@ class Study:
   def configuration(self, name):
     """The configuration called `name`."""
     return {c.name: c for c in self.configurations}[name]
+
+  def seeds_of(self, configuration):
+    """The training seeds of `configuration`'s runs: its own, or else the study's."""
+    return self.seeds if configuration.seeds is None else configuration.seeds
 
   def evaluation_options(self, configuration):
     """The evaluation options of `configuration`'s runs: the study's, then its own, as JSON."""
@@ -126,6 +135,16 @@ def _check_evaluation(options, where):
     raise ValueError(f'{where}: {e}') from e
 
 
+def _check_seeds(seeds, where):
+  """`seeds` as a tuple, or ValueError unless it is a non-empty list of distinct ints >= 0."""
+  seeds = list(seeds) if isinstance(seeds, (list, tuple)) else seeds
+  if (not isinstance(seeds, list) or not seeds or len(set(seeds)) != len(seeds)
+      or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)):
+    raise ValueError(f'{where} must be a non-empty list of distinct non-negative ints, got '
+                     f'{seeds!r}.')
+  return tuple(seeds)
+
+
 def _configuration(entry, earlier):
   """A `Configuration` from a study file's dict entry; `earlier` names the ones before it."""
   if not isinstance(entry, dict) or 'name' not in entry or 'gin_files' not in entry:
@@ -151,9 +170,24 @@ def _configuration(entry, earlier):
       raise ValueError(f'configuration {name!r} runs after {other!r}, which is not a '
                        f'configuration listed before it (earlier: {list(earlier)}).')
   _check_evaluation(entry.get('evaluation', {}), f'configuration {name!r}')
+  seeds = entry.get('seeds')
+  if seeds is not None:
+    seeds = _check_seeds(seeds, f'configuration {name!r}: seeds')
   return Configuration(name=name, gin_files=tuple(gin_files),
                        gin_bindings=tuple(entry.get('gin_bindings', ())),
-                       evaluation=dict(entry.get('evaluation', {})), after=after)
+                       evaluation=dict(entry.get('evaluation', {})), after=after, seeds=seeds)
+
+
+def _check_after_seeds(parsed, seeds):
+  """A configuration run `after` another needs that one's run of each of its seeds."""
+  by_name = {c.name: c for c in parsed}
+  for configuration in parsed:
+    own = set(seeds if configuration.seeds is None else configuration.seeds)
+    for other in configuration.after:
+      theirs = set(seeds if by_name[other].seeds is None else by_name[other].seeds)
+      if not own <= theirs:
+        raise ValueError(f'configuration {configuration.name!r} runs after {other!r}, which has '
+                         f'no run of seed(s) {sorted(own - theirs)}; give {other!r} those seeds.')
 
 
 @gin.configurable('study', module='spreadtf.studies.study_file')
@@ -163,7 +197,7 @@ def study(configurations=gin.REQUIRED, seeds=gin.REQUIRED, evaluation=None, comp
 
   Args:
     configurations: a list of configuration dicts (`name`, `gin_files`, and optionally
-      `gin_bindings`, `evaluation`, `after`).
+      `gin_bindings`, `evaluation`, `after`, `seeds`: its own seeds instead of the study's).
     seeds: a list of distinct non-negative ints.
     evaluation: None or a dict of `launch/evaluate.py` flags for every run.
     comparisons: a list of comparison dicts (`metric`, `first`, `second`, `higher_is_better`).
@@ -181,11 +215,8 @@ def study(configurations=gin.REQUIRED, seeds=gin.REQUIRED, evaluation=None, comp
   parsed = []
   for entry in configurations:
     parsed.append(_configuration(entry, [c.name for c in parsed]))
-  seeds = list(seeds)
-  if (not seeds or len(set(seeds)) != len(seeds)
-      or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)):
-    raise ValueError(f'study.seeds must be a non-empty list of distinct non-negative ints, got '
-                     f'{seeds!r}.')
+  seeds = _check_seeds(seeds, 'study.seeds')
+  _check_after_seeds(parsed, seeds)
   evaluation = dict(evaluation or {})
   _check_evaluation(evaluation, 'study.evaluation')
   declared = tuple(comparisons_lib.from_dict(entry) for entry in comparisons)
@@ -193,7 +224,7 @@ def study(configurations=gin.REQUIRED, seeds=gin.REQUIRED, evaluation=None, comp
                                     _metric_keys(evaluation, parsed))
   if isinstance(gin_bindings, str):
     raise ValueError(f'study.gin_bindings is a list of bindings, got the string {gin_bindings!r}.')
-  return Study(configurations=tuple(parsed), seeds=tuple(seeds), evaluation=evaluation,
+  return Study(configurations=tuple(parsed), seeds=seeds, evaluation=evaluation,
                comparisons=declared, gin_bindings=tuple(gin_bindings))
 
 

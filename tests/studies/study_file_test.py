@@ -31,7 +31,8 @@ class StudyFileTest(tf.test.TestCase, parameterized.TestCase):
                                          'vae_baseline_matched', higher_is_better=True),
                   study.comparisons)
     points = runner.run_points(study, '/study')
-    self.assertLen(points, 7 * len(study.seeds))
+    self.assertLen(points, sum(len(study.seeds_of(c)) for c in study.configurations))
+    self.assertGreaterEqual(min(len(study.seeds_of(c)) for c in study.configurations), 3)
     self.assertEqual(points[1].directory, os.path.join('/study', 'vae_baseline', 'seed=1'))
     self.assertLen({p.config for p in points}, len(points))   # every run its own config
     for point in points:
@@ -61,7 +62,24 @@ class StudyFileTest(tf.test.TestCase, parameterized.TestCase):
                      {'checkpoint': 'best', 'gin_bindings': ['A = 1']})
     self.assertEqual(study.evaluation_options(study.configurations[1])['checkpoint'], 'latest')
 
+  def test_a_configuration_may_run_its_own_seeds(self):
+    study = study_file.study(configurations=[_GOOD[0], dict(_GOOD[1], seeds=[0, 2])],
+                             seeds=[0, 1, 2, 3])
+    self.assertEqual(study.seeds_of(study.configurations[0]), (0, 1, 2, 3))
+    self.assertEqual(study.seeds_of(study.configurations[1]), (0, 2))
+    points = runner.run_points(study, '/study')
+    self.assertEqual([p.name for p in points], ['a seed=0', 'a seed=1', 'a seed=2', 'a seed=3',
+                                                'b seed=0', 'b seed=2'])
+    self.assertIn('train.seed = 2', points[-1].config)
+
   @parameterized.named_parameters(
+      ('own_seeds_empty', dict(configurations=[dict(_GOOD[0], seeds=[])]),
+       "configuration 'a': seeds must be a non-empty list"),
+      ('own_seeds_repeated', dict(configurations=[dict(_GOOD[0], seeds=[1, 1])]),
+       "configuration 'a': seeds must be a non-empty list of distinct"),
+      ('after_a_configuration_without_the_seed', dict(
+          configurations=[dict(_GOOD[0], seeds=[0]), dict(_GOOD[1], after=['a'])], seeds=[0, 1]),
+       r"runs after 'a', which has no run of seed\(s\) \[1\]"),
       ('unknown_key', dict(configurations=[dict(_GOOD[0], seed=1)]),
        r"unknown key\(s\) \['seed'\]"),
       ('duplicate_name', dict(configurations=[_GOOD[0], _GOOD[0]]), "two configurations are "
