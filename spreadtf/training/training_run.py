@@ -308,7 +308,8 @@ def _finish(run, strategy, options, outcome):
         phase=diverged.phase, spread_step=diverged.spread_step,
         advice=f'The last good checkpoint ({run.run_checkpoints.latest_checkpoint}) is kept. '
         f'Lower {rate} and train in a new workdir (train.init_checkpoint can start it from '
-        "that checkpoint), or set train.on_nonfinite = 'skip_step'.") from diverged
+        'that checkpoint)' + ("." if diverged.skipped_in_a_row is not None
+                              else ", or set train.on_nonfinite = 'skip_step'.")) from diverged
   return metrics
 
 
