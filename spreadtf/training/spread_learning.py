@@ -32,6 +32,7 @@ import tensorflow as tf
 
 from spreadtf import files
 from spreadtf.training import loop
+from spreadtf.training import run_options
 from spreadtf.training import strategy as strategy_lib
 from spreadtf.training import summaries
 
@@ -78,18 +79,23 @@ class SpreadPhaseRunner:
   pass refines); under a fixed model the ascent should not lower it.
   """
 
-  def __init__(self, model, strategy, on_nonfinite='stop', limit=1, skip_streak=None):
+  def __init__(self, model, strategy, on_nonfinite='stop', limit=None, skip_streak=None):
     """Compiles the phase's loop and the probe (nothing runs).
 
     Args:
       model: a compiled `SpreadVAE` with a spread optimizer.
       strategy: the strategy that built it.
       on_nonfinite: 'stop' or 'skip_step' (see the module docstring).
-      limit: refused spread steps in a row that end the run (`loop.consecutive_limit`: 1 for
-        'stop'), or None (never).
+      limit: under 'skip_step', the refused spread steps in a row that end the run (an int,
+        e.g. from `loop.consecutive_limit`), or None (never); 'stop' ends it at the first.
       skip_streak: None, or an int64 variable of the spread steps refused in a row
         (checkpointed by the training root, so a resumed run keeps the count).
+
+    Raises:
+      ValueError: for a bad `on_nonfinite`.
     """
+    run_options.check_on_nonfinite(on_nonfinite)
+    limit = 1 if on_nonfinite == 'stop' else limit
     self._model = model
     self._strategy = strategy
     self._steps = loop.make_loop_fn(strategy, model.spread_step, guard=model.spread_guard,
@@ -185,7 +191,7 @@ class SpreadPhaseHook:
   """
 
   def __init__(self, model, strategy, schedule, probe_data, writer, eigenvector_path=None,
-               num_eigenvectors=20, on_nonfinite='stop', limit=1, skip_streak=None):
+               num_eigenvectors=20, on_nonfinite='stop', limit=None, skip_streak=None):
     """Compiles the phase steps and takes the probe batch.
 
     Args:
@@ -199,7 +205,7 @@ class SpreadPhaseHook:
       num_eigenvectors: leading eigenvectors shown (at most the rank; ignored for spreads
         without `principal_directions`).
       on_nonfinite: 'stop' or 'skip_step', for refused spread steps (`SpreadPhaseRunner`).
-      limit: refused spread steps in a row that end the run, or None.
+      limit: under 'skip_step', refused spread steps in a row that end the run, or None.
       skip_streak: None, or the int64 variable of spread steps refused in a row.
     """
     self._model = model
