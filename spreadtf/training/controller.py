@@ -123,12 +123,12 @@ class Controller:
       self._record_time()
       self._checkpoints.save_best(step)  # Before the latest: a resume redoes it.
     self._save(step)
-    skipped = [f'{self._model.nonfinite_guard.read()[0]} steps']
+    counts = {'steps': self._model.nonfinite_guard.read()[0]}
     if self._spread_hook is not None:
-      skipped.append(f'{self._model.spread_guard.read()[0]} spread steps')
-    skipped = [s for s in skipped if not s.startswith('0 ')]
+      counts['spread steps'] = self._model.spread_guard.read()[0]
+    skipped = ', '.join(f'{count} {what}' for what, count in counts.items() if count)
     logging.info('step %d: train %s %s %s%s', step, train_logs, run_inputs.HELD_OUT_SPLIT,
-                 held_out_logs, f' ({", ".join(skipped)} skipped so far)' if skipped else '')
+                 held_out_logs, f' ({skipped} skipped so far)' if skipped else '')
     if progress.is_stalled(options.stop_after_stalled_evals):
       logging.info('early stopping at step %d: the held-out ELBO has not improved for %d '
                    'evaluations (best %s at step %s).', step, options.stop_after_stalled_evals,
