@@ -75,39 +75,33 @@ class LowRankGaussianSpread(stationary.StationaryKernel):
 
   How det(G) is computed (numerical stability). The ascent on a determinant-normalised L drives
   one singular value of L_raw towards 0: shrinking one direction of L scales all the others up
-  by the R-th root of what it loses, and the objective rewards that (docs/learned_spreads.md).
-  On mnist5k (R = 20, norm = 0.1) L_raw's condition number reached 216 after 9,485 model steps
-  and then, inside one phase of 175 ascent steps, swung between about 200 and 6,000 as its
-  smallest singular value went down to 7e-5 and back (Adam moves it by about 3e-5 per step).
-  A Cholesky factor of the Gram matrix G, the earlier method, squares the condition number: in
-  float32 it fails (NaN) once cond(G) = cond(L_raw)^2 passes about 1 / eps = 8e6, i.e.
-  cond(L_raw) of a few thousand, and that ended a 10,500-step run with a NaN at model step
-  9,485. So:
+  by the R-th root of what it loses, and the objective rewards that. On mnist5k L_raw's
+  condition number grew into the thousands within a phase (docs/learned_spreads.md, "Long
+  ascents"). A Cholesky factor of the Gram matrix G, the earlier method, squares the condition
+  number: in float32 it fails (NaN) once cond(G) = cond(L_raw)^2 passes about 1 / eps = 8e6,
+  i.e. cond(L_raw) of a few thousand, and that ended such a run with a NaN. So:
 
   * log det(G) = 2 sum_i log|r_ii| from a thin QR factorisation L_raw = Q R (Householder, on
     L_raw itself: nothing squared), and the normalisation stays in log space, L = L_raw *
     exp(log(norm) - log det(G) / (2 R)), so det(G) itself (1e-40 for 20 singular values of
-    0.1, below float32's range) is never formed. Measured on 784 x 20 float32 factors with one
-    small singular value, as the ascent makes them (20 random factors per condition number,
-    2026-12-05, the result's log det(L^T L) by a float64 SVD): |log det(L^T L) - 2 R log(norm)|
-    is at most 4.5e-4 at cond(L_raw) = 1e4, 7e-3 at 1e5 and 0.16 at 1e6; through the Gram's
-    Cholesky it is 0.1 at 1e3, and NaN for 10 of the 20 factors at 1e4.
+    0.1, below float32's range) is never formed. Its rounding error grows like eps * cond(L_raw)
+    instead of eps * cond(L_raw)^2 (measured against the Gram's Cholesky: docs/results.md,
+    "The low-rank spread's normalisation").
   * Each |r_ii| enters the normalisation as max(|r_ii|, 10 eps max_j |r_jj|) (eps: the dtype's
     machine epsilon, 1.2e-7 for float32). Below that floor a QR in this precision no longer
-    resolves the direction (the error above is 2.8 at cond(L_raw) = 1e7), and an exactly
-    rank-deficient L_raw would give log 0 = -inf and a NaN factor. The floor is never active
-    while cond(L_raw) < 1 / (10 eps) (8e5 in float32; a floored |r_ii| is at least sigma_min),
-    and there det(L^T L) = norm^(2R) up to the rounding above: the method's constraint is
-    unchanged. Beyond it det(L^T L) < norm^(2R) (the direction L_raw has lost is shorter than
-    the normalisation assumes), and the factor is finite for every finite L_raw != 0, its
-    gradient too unless the QR meets an exactly zero pivot (a zero column, which ascent steps
-    do not produce). The floor is relative, so L is still invariant to rescaling L_raw. A
-    floored direction of L is shorter than 10 eps times L's longest one, and each can lengthen
-    the others by at most (10 eps)^(-1/R) (a factor of 2 for R = 20 in float32): the ascent
-    can no longer grow them by shrinking a direction float32 cannot resolve. (The density has
-    its own limit: its R x R capacitance I + L^T L / s^2 must stay factorable, which holds
-    while L's longest direction is below about s / sqrt(eps), 870 for s = 0.3; the mnist5k
-    run's longest was 0.26.)
+    resolves the direction, and an exactly rank-deficient L_raw would give log 0 = -inf and a
+    NaN factor. The floor is never active while cond(L_raw) < 1 / (10 eps) (8e5 in float32; a
+    floored |r_ii| is at least sigma_min), and there det(L^T L) = norm^(2R) up to the QR's
+    rounding: the method's constraint is unchanged. Beyond it det(L^T L) < norm^(2R) (the
+    direction L_raw has lost is shorter than the normalisation assumes), and the factor is
+    finite for every finite L_raw != 0, its gradient too unless the QR meets an exactly zero
+    pivot (a zero column, which ascent steps do not produce). The floor is relative, so L is
+    still invariant to rescaling L_raw. A floored direction of L is shorter than 10 eps times
+    L's longest one, and each can lengthen the others by at most (10 eps)^(-1/R) (a factor of 2
+    for R = 20 in float32): the ascent can no longer grow them by shrinking a direction float32
+    cannot resolve. (The density has its own limit: its R x R capacitance I + L^T L / s^2 must
+    stay factorable, which holds while L's longest direction is below about s / sqrt(eps), 870
+    for s = 0.3.)
 
   Trace normalisation (`normalization='trace'`, not in the paper). Measured on MNIST-shaped data
   (docs/learned_spreads.md), an ascent on a determinant-normalised L puts nearly all the noise

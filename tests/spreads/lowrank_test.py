@@ -108,7 +108,8 @@ class LowRankGaussianSpreadTest(tf.test.TestCase, parameterized.TestCase):
 
   @parameterized.named_parameters(
       # atol: the largest deviation measured over 20 random factors of each condition number
-      # (4.5e-4 at 1e4, 7e-3 at 1e5; the lowrank docstring), times 2.
+      # (4.5e-4 at 1e4, 7e-3 at 1e5: docs/results.md, "The low-rank spread's normalisation"),
+      # times 2.
       dict(testcase_name='cond_1e4', condition_number=1e4, atol=1e-3),
       dict(testcase_name='cond_1e5', condition_number=1e5, atol=1.5e-2),
       # Beyond the floor (cond > 8e5) the constraint is given up: only finiteness is asserted.
