@@ -1,6 +1,7 @@
 """Guarded optimizer updates: a step with NaN or Inf, or an update that explodes, is not applied.
 
-`NonfiniteGuard.apply_gradients` replaces `optimizer.apply_gradients` inside a `train_step`:
+`NonfiniteGuard.apply_gradients` replaces `optimizer.apply_gradients` inside a `train_step`
+(and, with a guard of its own, `SpreadVAE.spread_step`):
 
     self.nonfinite_guard.apply_gradients(self.optimizer, loss, gradients, variables)
 

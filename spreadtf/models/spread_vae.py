@@ -30,8 +30,13 @@ averages (every non-trainable variable of the networks) are put back after the s
 not updated. For networks without BatchNorm (the MLPs) the two are the same.
 
 Non-finite steps: `train_step` applies an update only when the loss and every gradient are finite
-(`spreadtf.nonfinite_guard`); other steps advance `optimizer.iterations` without an update and
-are counted by `model.nonfinite_guard`, which the training loop reads once per host loop.
+and the update does not explode (`spreadtf.nonfinite_guard`); other steps advance
+`optimizer.iterations` without an update and are counted by `model.nonfinite_guard`, which the
+training loop reads once per host loop. `spread_step` is guarded the same way by a guard of its
+own, `model.spread_guard` (its steps counted in `spread_optimizer.iterations`). The spread guard
+is not part of the model's checkpoint (`tf.train.Checkpoint(model=...)`): the training root
+saves it beside the model (`checkpoints.RunCheckpoints`), so checkpoints written before it
+existed restore unchanged.
 
 Randomness is stateless: the step seed is `fold_in([seed, salt], optimizer.iterations)`. Under a
 strategy with several replicas every replica draws the noise of the whole global batch (the spread
@@ -44,6 +49,8 @@ replica's own batch moments); a single replica pays nothing for this.
 [1] Mingtian Zhang, Peter Hayes, Tom Bird, Raza Habib, David Barber. Spread Divergence.
     ICML 2020. https://arxiv.org/abs/1811.08968
 """
+
+import types
 
 import gin
 import keras
@@ -149,6 +156,15 @@ class SpreadVAE(keras.Model):
     self._trackers = [keras.metrics.Mean(name=n) for n in ('loss', 'elbo', 'reconstruction',
                                                            'kl')]
     self.nonfinite_guard = nonfinite_guard.NonfiniteGuard()
+    # A plain namespace is not tracked by TensorFlow's checkpoint dependencies (see the module
+    # docstring): the training root saves this guard itself.
+    self._untracked = types.SimpleNamespace(
+        spread_guard=nonfinite_guard.NonfiniteGuard(name='spread_guard'))
+
+  @property
+  def spread_guard(self):
+    """The `NonfiniteGuard` of `spread_step` (counts refused spread-ascent steps)."""
+    return self._untracked.spread_guard
 
   @property
   def metrics(self):
@@ -302,7 +318,9 @@ class SpreadVAE(keras.Model):
     Maximises the mean objective (the loss `train_step` minimises) over the spread, with the
     model fixed (BatchNorm: see `spread_batch_statistics`); seeded by
     `fold_in([seed, 2], spread_optimizer.iterations)`. Call it through `strategy.run` like
-    `train_step`.
+    `train_step`. A step whose objective or a gradient of the spread is NaN or Inf, or whose
+    update would blow the spread's variables up, is not applied (`spread_optimizer.iterations`
+    still advances) and is counted by `spread_guard`.
 
     Returns:
       This replica's share of the mean objective before the step (sum over replicas: the mean).
@@ -324,7 +342,7 @@ class SpreadVAE(keras.Model):
       objective = self._objective_share(data, seed)
       negated = -objective  # Ascent: the optimizer minimises the negated objective.
     gradients = tape.gradient(negated, variables)
-    self.spread_optimizer.apply_gradients(zip(gradients, variables, strict=True))
+    self.spread_guard.apply_gradients(self.spread_optimizer, negated, gradients, variables)
     return objective
 
   def probe_objective(self, data):

@@ -26,6 +26,8 @@ tfd = tfp.distributions
 __all__ = ['LowRankGaussianSpread']
 
 _NORMALIZATIONS = ('determinant', 'trace')
+# |r_ii| below this many machine epsilons times max_j |r_jj| are floored (class docstring).
+_FLOOR_EPSILONS = 10.
 
 
 class LowRankGaussianSpread(stationary.StationaryKernel):
@@ -64,13 +66,42 @@ class LowRankGaussianSpread(stationary.StationaryKernel):
 
       L = norm * L_raw / det(G)^(1 / (2 R)),   so that   det(L^T L) = norm^(2 R).
 
-  det(G) is computed as a log-determinant through a Cholesky factor of G (stable for large D).
   For R = 1 this is the code's L = norm * L_raw / sqrt(det(G)), i.e. ||L|| = norm. For R > 1 the
   code's literal formula divides by sqrt(det(G)) and gives det(L^T L) = norm^(2R) det(G)^(1 - R),
   which still depends on L_raw; we use the R-th root so the constraint really holds. Note what it
   fixes: the product of the R singular values of L (the volume of the noise ellipsoid's low-rank
   part), not each direction; single directions may grow as others shrink. L is invariant to
   rescaling L_raw, so `init_stddev` only affects optimisation, not the initial L.
+
+  How det(G) is computed (numerical stability). The ascent on a determinant-normalised L drives
+  one singular value of L_raw towards 0: shrinking one direction of L scales all the others up
+  by the R-th root of what it loses, and the objective rewards that. On mnist5k L_raw's
+  condition number grew into the thousands within a phase (docs/learned_spreads.md, "Long
+  ascents"). A Cholesky factor of the Gram matrix G, the earlier method, squares the condition
+  number: in float32 it fails (NaN) once cond(G) = cond(L_raw)^2 passes about 1 / eps = 8e6,
+  i.e. cond(L_raw) of a few thousand, and that ended such a run with a NaN. So:
+
+  * log det(G) = 2 sum_i log|r_ii| from a thin QR factorisation L_raw = Q R (Householder, on
+    L_raw itself: nothing squared), and the normalisation stays in log space, L = L_raw *
+    exp(log(norm) - log det(G) / (2 R)), so det(G) itself (1e-40 for 20 singular values of
+    0.1, below float32's range) is never formed. Its rounding error grows like eps * cond(L_raw)
+    instead of eps * cond(L_raw)^2 (measured against the Gram's Cholesky: docs/results.md,
+    "The low-rank spread's normalisation").
+  * Each |r_ii| enters the normalisation as max(|r_ii|, 10 eps max_j |r_jj|) (eps: the dtype's
+    machine epsilon, 1.2e-7 for float32). Below that floor a QR in this precision no longer
+    resolves the direction, and an exactly rank-deficient L_raw would give log 0 = -inf and a
+    NaN factor. The floor is never active while cond(L_raw) < 1 / (10 eps) (8e5 in float32; a
+    floored |r_ii| is at least sigma_min), and there det(L^T L) = norm^(2R) up to the QR's
+    rounding: the method's constraint is unchanged. Beyond it det(L^T L) < norm^(2R) (the
+    direction L_raw has lost is shorter than the normalisation assumes), and the factor is
+    finite for every finite L_raw != 0, its gradient too unless the QR meets an exactly zero
+    pivot (a zero column, which ascent steps do not produce). The floor is relative, so L is
+    still invariant to rescaling L_raw. A floored direction of L is shorter than 10 eps times
+    L's longest one, and each can lengthen the others by at most (10 eps)^(-1/R) (a factor of 2
+    for R = 20 in float32): the ascent can no longer grow them by shrinking a direction float32
+    cannot resolve. (The density has its own limit: its R x R capacitance I + L^T L / s^2 must
+    stay factorable, which holds while L's longest direction is below about s / sqrt(eps), 870
+    for s = 0.3.)
 
   Trace normalisation (`normalization='trace'`, not in the paper). Measured on MNIST-shaped data
   (docs/learned_spreads.md), an ascent on a determinant-normalised L puts nearly all the noise
@@ -179,23 +210,40 @@ class LowRankGaussianSpread(stationary.StationaryKernel):
     """'determinant' (det(L^T L) = norm^(2R)) or 'trace' (trace(L^T L) = R norm^2)."""
     return self._normalization
 
+  def _qr_diagonal(self):
+    """|r_ii| of the thin QR factorisation L_raw = Q R, shape `[R]`."""
+    return tf.abs(tf.linalg.diag_part(tf.linalg.qr(self.L_raw, full_matrices=False).r))
+
   def log_det_gram(self):
-    """log det(L_raw^T L_raw) via a Cholesky factor of the R x R Gram matrix. Returns a scalar."""
-    gram = tf.linalg.matmul(self.L_raw, self.L_raw, transpose_a=True)
-    chol = tf.linalg.cholesky(gram)
-    return 2. * tf.reduce_sum(tf.math.log(tf.linalg.diag_part(chol)))
+    """log det(L_raw^T L_raw) = 2 sum_i log|r_ii| from a thin QR of L_raw. Returns a scalar.
+
+    -inf for an exactly rank-deficient L_raw; `factor` uses a floored version (class docstring).
+    """
+    return 2. * tf.reduce_sum(tf.math.log(self._qr_diagonal()))
+
+  def _normalising_log_det(self):
+    """log det(L_raw^T L_raw) with each |r_ii| floored at 10 eps max_j |r_jj| (see above)."""
+    diagonal = self._qr_diagonal()
+    floor = _FLOOR_EPSILONS * np.finfo(self.dtype.as_numpy_dtype).eps * tf.reduce_max(diagonal)
+    return 2. * tf.reduce_sum(tf.math.log(tf.maximum(diagonal, floor)))
+
+  def condition_number(self):
+    """sigma_max / sigma_min of L_raw (and of L), by an SVD: a diagnostic. Returns a scalar."""
+    singular_values = tf.linalg.svd(self.L_raw, compute_uv=False)
+    return singular_values[0] / singular_values[-1]
 
   def factor(self):
     """The normalised factor, shape `[D, R]`.
 
-    L = norm * L_raw / det(L_raw^T L_raw)^(1/(2R)) (determinant normalisation) or
+    L = norm * L_raw / det(L_raw^T L_raw)^(1/(2R)) (determinant normalisation, in log space
+    through a QR of L_raw, finite for every finite L_raw != 0: see the class docstring) or
     L = norm * sqrt(R) * L_raw / ||L_raw||_F (trace normalisation).
     """
     if self._normalization == 'trace':
       log_scale = (np.log(self._norm) + 0.5 * np.log(self._rank)
                    - 0.5 * tf.math.log(tf.reduce_sum(tf.square(self.L_raw))))
     else:
-      log_scale = np.log(self._norm) - self.log_det_gram() / (2. * self._rank)
+      log_scale = np.log(self._norm) - self._normalising_log_det() / (2. * self._rank)
     return self.L_raw * tf.exp(log_scale)
 
   def covariance(self):

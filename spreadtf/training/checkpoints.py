@@ -6,8 +6,10 @@ steps) as `model`, its optimizer, the spread kernel as `spread`, the spread opti
 learned spread, and the step as `step`; the training root adds the run's progress (best held-out
 ELBO, stall count, training seconds) and the position of its input (the `tf.data` iterator),
 and, since issue 18, the fingerprint of the data it reads (`data_fingerprint`, JSON text) and
-the count of steps skipped in a row (`skip_streak`). Those two are read leniently: a checkpoint
-written before they existed restores without them.
+the count of steps skipped in a row (`skip_streak`); a learned-spread run adds the guard of its
+spread steps (`spread_guard`: refused spread steps, the latest and why) and the count of spread
+steps skipped in a row (`spread_skip_streak`). These are read leniently: a checkpoint written
+before they existed restores without them (the counts start at 0).
 
 Inside a run's checkpoint directory (`WorkdirLayout.checkpoints`): `ckpt-<step>` (the latest
 few, with the input position), `best/ckpt-<step>` (the one with the best held-out ELBO so far,
@@ -56,6 +58,7 @@ _PREFIX = 'ckpt'  # tf.train.CheckpointManager's default prefix: `ckpt-<step>`.
 _STEP = 'step/.ATTRIBUTES/VARIABLE_VALUE'  # The step's key in a checkpoint.
 _FINGERPRINT = 'data_fingerprint'  # The data fingerprint's name in a checkpoint.
 _FINGERPRINT_KEY = f'{_FINGERPRINT}/.ATTRIBUTES/VARIABLE_VALUE'
+_LENIENT = ('skip_streak', 'spread_skip_streak', 'spread_guard')  # Absent from older ones.
 _NAME = re.compile(rf'^{_PREFIX}-(\d+)\.index$')
 _DEBRIS = (re.compile(rf'^{_PREFIX}-\d+_temp'),  # TF's staging directory of a sharded save.
            re.compile(r'^checkpoint\.tmp[0-9a-f]+$'))  # TF's staging file of the state file.
@@ -315,7 +318,7 @@ class RunCheckpoints:
   """
 
   def __init__(self, model, progress, directory, found, max_to_keep, iterator=None,
-               data_fingerprint=None, skip_streak=None):
+               data_fingerprint=None, skip_streak=None, spread_skip_streak=None):
     """Creates the checkpoint objects; nothing is read or written.
 
     Args:
@@ -329,6 +332,9 @@ class RunCheckpoints:
       data_fingerprint: None, or `{split: fingerprint}` of the data the run reads, saved in
         the latest checkpoints (`read_data_fingerprint`).
       skip_streak: None, or an int64 variable (steps skipped in a row), saved likewise.
+      spread_skip_streak: None, or an int64 variable (spread steps skipped in a row), saved
+        likewise when the model learns its spread (has a spread optimizer), with the model's
+        `spread_guard`.
     """
     self._model, self._progress = model, progress
     self._directory, self._found, self._max_to_keep = directory, found, max_to_keep
@@ -339,6 +345,10 @@ class RunCheckpoints:
                                               dtype=tf.string, trainable=False)
     if skip_streak is not None:
       self._extra['skip_streak'] = skip_streak
+    if getattr(model, 'spread_optimizer', None) is not None:
+      self._extra['spread_guard'] = model.spread_guard
+      if spread_skip_streak is not None:
+        self._extra['spread_skip_streak'] = spread_skip_streak
     data = {'data': iterator} if iterator is not None else {}
     self._checkpoint = make_checkpoint(model, model.optimizer, progress=progress, **data,
                                        **self._extra)
@@ -379,9 +389,9 @@ class RunCheckpoints:
     data = {'data': self._iterator} if with_input and self._iterator is not None else {}
     _restore(make_checkpoint(self._model, self._model.optimizer, progress=self._progress,
                              **data), prefix)
-    if 'skip_streak' in self._extra:  # Absent from checkpoints older than it: left at 0.
-      tf.train.Checkpoint(skip_streak=self._extra['skip_streak']).restore(
-          prefix).expect_partial()
+    lenient = {name: self._extra[name] for name in _LENIENT if name in self._extra}
+    if lenient:  # Absent from checkpoints older than them: left at 0.
+      tf.train.Checkpoint(**lenient).restore(prefix).expect_partial()
     return prefix
 
   def restore_input(self, iterator):

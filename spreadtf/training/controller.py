@@ -11,9 +11,10 @@ runs host loops of `steps_per_loop` steps and evaluates the held-out split at ev
   * at every epoch end: TensorBoard summaries and a sample grid, the best-checkpoint tracking
     (a new best held-out ELBO saves `best/`, before the latest checkpoint, so a resume redoes
     it), the latest checkpoint, and early stopping (`stop_after_stalled_evals`);
-  * a refused step (a NaN or Inf loss or gradient, or an exploding update) ends the run as
-    diverged with the last good checkpoint kept under `on_nonfinite='stop'`; under
-    'skip_step', `max_consecutive_skipped` of them in a row do.
+  * a refused step (a NaN or Inf loss or gradient, or an exploding update), of the model or of
+    a spread phase, ends the run as diverged with the last good checkpoint kept under
+    `on_nonfinite='stop'`; under 'skip_step', `max_consecutive_skipped` of them in a row do
+    (model steps and spread steps counted apart).
 
 `Controller.run` turns how the loop ended into a `RunOutcome`; the training root
 (`training_run`) writes the run's results from it (`run_outputs`).
@@ -63,7 +64,7 @@ class Controller:
   """Runs a built, restored model from its current step to `options.num_steps`."""
 
   def __init__(self, model, strategy, options, run_checkpoints, progress, writer, probe_data,
-               eigenvector_path=None, skip_streak=None):
+               eigenvector_path=None, skip_streak=None, spread_skip_streak=None):
     """Sets up the run's actions (nothing is written).
 
     Args:
@@ -78,6 +79,8 @@ class Controller:
         training split without evaluations); unused without spread learning.
       eigenvector_path: where a learned low-rank spread's eigenvectors go as PNG, or None.
       skip_streak: None, or the int64 variable of steps skipped in a row (checkpointed).
+      spread_skip_streak: None, or the int64 variable of spread steps skipped in a row
+        (checkpointed).
     """
     self._model = model
     self._strategy = strategy
@@ -91,7 +94,10 @@ class Controller:
     if options.spread_schedule is not None:
       self._spread_hook = spread_learning.SpreadPhaseHook(
           model, strategy, options.spread_schedule, probe_data, writer, eigenvector_path,
-          options.num_eigenvectors)
+          options.num_eigenvectors, on_nonfinite=options.on_nonfinite,
+          limit=loop.consecutive_limit(options.on_nonfinite, options.max_consecutive_skipped,
+                                       options.steps_per_epoch),
+          skip_streak=spread_skip_streak)
     self._seconds_before = 0.
     self._started = 0.
 
@@ -117,9 +123,12 @@ class Controller:
       self._record_time()
       self._checkpoints.save_best(step)  # Before the latest: a resume redoes it.
     self._save(step)
-    skipped = self._model.nonfinite_guard.read()[0]
+    counts = {'steps': self._model.nonfinite_guard.read()[0]}
+    if self._spread_hook is not None:
+      counts['spread steps'] = self._model.spread_guard.read()[0]
+    skipped = ', '.join(f'{count} {what}' for what, count in counts.items() if count)
     logging.info('step %d: train %s %s %s%s', step, train_logs, run_inputs.HELD_OUT_SPLIT,
-                 held_out_logs, f' ({skipped} steps skipped so far)' if skipped else '')
+                 held_out_logs, f' ({skipped} skipped so far)' if skipped else '')
     if progress.is_stalled(options.stop_after_stalled_evals):
       logging.info('early stopping at step %d: the held-out ELBO has not improved for %d '
                    'evaluations (best %s at step %s).', step, options.stop_after_stalled_evals,
@@ -162,8 +171,10 @@ class Controller:
     except loop.DivergedError as e:
       outcome.status, outcome.diverged = 'diverged', e
       outcome.extra = {'steps': e.step, 'diverged_step': e.step, 'diverged_metric': e.metric,
-                       'skipped_in_a_row': e.skipped_in_a_row,
+                       'diverged_phase': e.phase, 'skipped_in_a_row': e.skipped_in_a_row,
                        'last_checkpoint': self._checkpoints.latest_checkpoint}
+      if e.phase == 'spread':
+        outcome.extra['diverged_spread_step'] = e.spread_step
     except preemption.Preempted as e:
       outcome.status, outcome.extra = 'preempted', {'steps': e.step}
     finally:

@@ -16,8 +16,10 @@ step in `model.nonfinite_guard`. The compiled loop follows how many steps in a r
 and breaks once that reaches a limit: 1 with `on_nonfinite='stop'` (right after such a step; the
 host raises `DivergedError` naming it), `max_consecutive_skipped` with `'skip_step'` (the run is
 diverged too; before that, skipped steps are logged and training goes on). The host reads the
-counters once per host loop (a local read, no collective). An epoch whose steps were all
-skipped has no training means: they are None, not 0.
+counters once per host loop (a local read, no collective), through `RefusedSteps`. An epoch
+whose steps were all skipped has no training means: they are None, not 0. Spread-ascent phases
+(`spread_learning`) run `SpreadVAE.spread_step` through the same compiled loop and
+`RefusedSteps`, with the model's `spread_guard` and a `DivergedError` of phase 'spread'.
 """
 
 import math
@@ -30,41 +32,71 @@ import tensorflow as tf
 from spreadtf.training import run_options
 from spreadtf.training import strategy as strategy_lib
 
-__all__ = ['ON_NONFINITE', 'DivergedError', 'consecutive_limit', 'make_loop_fn', 'read_metrics',
-           'evaluate', 'train_loop']
+__all__ = ['ON_NONFINITE', 'PHASES', 'DivergedError', 'RefusedSteps', 'consecutive_limit',
+           'make_loop_fn', 'read_metrics', 'evaluate', 'train_loop']
 
 ON_NONFINITE = run_options.ON_NONFINITE
 
 
+PHASES = ('model', 'spread')  # What a refused step was: a model step or a spread-ascent step.
+
 _REASONS = {
-    'loss': 'the loss is NaN or Inf', 'gradient': 'the gradient is NaN or Inf',
-    'update': ('the update would have blown the weights up (NaN or Inf, or larger than '
-               'max_update_ratio times their norm)')}
+    'model': {
+        'loss': 'the loss is NaN or Inf', 'gradient': 'the gradient is NaN or Inf',
+        'update': ('the update would have blown the weights up (NaN or Inf, or larger than '
+                   'max_update_ratio times their norm)')},
+    'spread': {
+        'loss': 'the spread objective is NaN or Inf',
+        'gradient': 'a gradient of the spread is NaN or Inf',
+        'update': ("the update would have blown the spread's variables up (NaN or Inf, or "
+                   'larger than max_update_ratio times their norm)')}}
+
+
+def _reason(metric, phase):
+  return _REASONS[phase].get(metric, f'the {metric} is NaN or Inf')
+
+
+def _diverged_message(step, metric, skipped_in_a_row, phase, spread_step):
+  reason = _reason(metric, phase)
+  if phase == 'model':
+    where, what, latest = f'at step {step}', 'steps', 'the latest'
+  else:
+    where = f'in the spread phase before step {step}'
+    what, latest = 'spread steps', f'the latest (spread step {spread_step})'
+    if skipped_in_a_row is None:
+      where += f', at spread step {spread_step}'
+  if skipped_in_a_row is None:
+    return f'training diverged {where}: {reason}; the update of that step was not applied.'
+  return (f'training diverged {where}: {skipped_in_a_row} {what} in a row were skipped (the '
+          f'limit, train.max_consecutive_skipped), {latest} because {reason}; none of them was '
+          'applied.')
 
 
 class DivergedError(FloatingPointError):
   """Training refused a step (`on_nonfinite='stop'`) or too many in a row (`'skip_step'`).
 
   Attributes:
-    step: the (latest) refused step (`optimizer.iterations` when it ran; not applied).
+    step: the (latest) refused model step (`optimizer.iterations` when it ran; not applied),
+      or, for a spread-ascent step, the model step before which its phase ran.
     metric: why it was refused: 'loss' (NaN or Inf), 'gradient' (the loss was finite but a
       gradient was not) or 'update' (the update would have blown the weights up).
     skipped_in_a_row: None for a single refused step, or how many steps in a row were skipped
       (the limit `max_consecutive_skipped` was reached).
+    phase: 'model' (a `train_step`) or 'spread' (a `spread_step` of a spread phase).
+    spread_step: for phase 'spread', the refused spread step (`spread_optimizer.iterations`
+      when it ran); else None.
   """
 
-  def __init__(self, step, metric, advice='', skipped_in_a_row=None):
+  def __init__(self, step, metric, advice='', skipped_in_a_row=None, phase='model',
+               spread_step=None):
+    if phase not in PHASES:
+      raise ValueError(f'phase must be one of {PHASES}, got {phase!r}.')
     self.step = step
     self.metric = metric
     self.skipped_in_a_row = skipped_in_a_row
-    reason = _REASONS.get(metric, f'the {metric} is NaN or Inf')
-    if skipped_in_a_row is None:
-      message = (f'training diverged at step {step}: {reason}; the update of that step was '
-                 'not applied.')
-    else:
-      message = (f'training diverged at step {step}: {skipped_in_a_row} steps in a row were '
-                 f'skipped (the limit, train.max_consecutive_skipped), the latest because '
-                 f'{reason}; none of them was applied.')
+    self.phase = phase
+    self.spread_step = spread_step
+    message = _diverged_message(step, metric, skipped_in_a_row, phase, spread_step)
     super().__init__(message + (' ' + advice if advice else ''))
 
 
@@ -161,30 +193,60 @@ def _loop_end(step, epoch_end, steps_per_loop, before_step):
   return end
 
 
-class _RefusedSteps:
-  """The host's view of refused steps: counts them, logs them, raises at the limit."""
+class RefusedSteps:
+  """The host's view of one guard's refused steps: counts them, logs them, raises at the limit.
 
-  def __init__(self, guard, on_nonfinite, limit, streak):
+  Attributes:
+    in_a_row: steps refused in a row so far (pass it to the next compiled loop).
+    count: the guard's count of refused steps at the last look.
+  """
+
+  def __init__(self, guard, on_nonfinite, limit, streak=None, phase='model'):
+    """Reads the guard's count and the streak (nothing is written).
+
+    Args:
+      guard: the `NonfiniteGuard` of the steps.
+      on_nonfinite: 'stop' or 'skip_step' (what a `DivergedError` says).
+      limit: refused steps in a row that end the run (`consecutive_limit`), or None.
+      streak: None, or an int64 variable of the steps refused in a row (checkpointed).
+      phase: 'model' or 'spread': what the steps are, in the logs and the error.
+    """
     self._guard = guard
     self._on_nonfinite = on_nonfinite
     self._limit = limit
     self._streak = streak
+    self._phase = phase
     self.in_a_row = int(streak.numpy()) if streak is not None else 0
     self.count = guard.read()[0]
 
-  def after_loop(self, in_a_row):
-    """Notes a host loop's end (`in_a_row`: the loop's count); raises `DivergedError`."""
+  def after_loop(self, in_a_row, step=None):
+    """Notes a compiled loop's end; raises `DivergedError` at the limit.
+
+    Args:
+      in_a_row: what the loop returned (steps refused in a row at its end).
+      step: for phase 'spread', the model step before which the phase ran.
+
+    Raises:
+      DivergedError: once `limit` steps in a row were refused.
+    """
     self.in_a_row = int(in_a_row)
     if self._streak is not None:
       self._streak.assign(self.in_a_row)
     count, last_step, metric = self._guard.read()
     if count == self.count:
       return
+    skipped_in_a_row = None if self._on_nonfinite == 'stop' else self.in_a_row
     if self._limit is not None and self.in_a_row >= self._limit:
-      raise DivergedError(last_step, metric, skipped_in_a_row=(
-          None if self._on_nonfinite == 'stop' else self.in_a_row))
-    logging.warning('skipped %d step(s) (latest: step %d, %s); %d skipped so far, %d in a row.',
-                    count - self.count, last_step, _REASONS.get(metric, metric), count,
+      if self._phase == 'model':
+        raise DivergedError(last_step, metric, skipped_in_a_row=skipped_in_a_row)
+      raise DivergedError(step, metric, skipped_in_a_row=skipped_in_a_row, phase=self._phase,
+                          spread_step=last_step)
+    if self._phase == 'model':
+      what, latest = 'step(s)', f'step {last_step}'
+    else:
+      what, latest = f'spread step(s) in the phase before step {step}', f'spread step {last_step}'
+    logging.warning('skipped %d %s (latest: %s, %s); %d skipped so far, %d in a row.',
+                    count - self.count, what, latest, _reason(metric, self._phase), count,
                     self.in_a_row)
     self.count = count
 
@@ -238,7 +300,7 @@ def train_loop(model, strategy, iterator, held_out_dataset, num_steps, steps_per
   run_options.check_on_nonfinite(on_nonfinite)
   run_options.check_steps_per_loop(steps_per_loop)
   limit = consecutive_limit(on_nonfinite, max_consecutive_skipped, steps_per_epoch)
-  refused = _RefusedSteps(model.nonfinite_guard, on_nonfinite, limit, skip_streak)
+  refused = RefusedSteps(model.nonfinite_guard, on_nonfinite, limit, skip_streak)
   train_fn = make_loop_fn(strategy, model.train_step, guard=model.nonfinite_guard, limit=limit)
   eval_fn = make_loop_fn(strategy, model.test_step)
   global_batch = tf.nest.flatten(iterator.element_spec)[0].shape[0]  # None: no examples/s.

@@ -82,10 +82,14 @@ def run_metrics(outcome, model, progress, options, input_saved, num_replicas):
   metrics.update(outcome.extra)
   phases = outcome.spread_phases
   if phases is not None:
+    skipped, last_skipped, reason = model.spread_guard.read()
     metrics.update(spread_phases=len(phases),
                    spread_steps=int(model.spread_optimizer.iterations.numpy()),
                    spread_objective_before=phases[-1]['objective_before'] if phases else None,
-                   spread_objective_after=phases[-1]['objective_after'] if phases else None)
+                   spread_objective_after=phases[-1]['objective_after'] if phases else None,
+                   skipped_spread_steps=skipped,
+                   last_skipped_spread_step=last_skipped if skipped else None,
+                   last_skipped_spread_reason=reason)
   return files.json_ready(metrics)
 
 
@@ -94,11 +98,19 @@ def status_line(metrics):
   line = f'run {metrics["status"]} at step {metrics.get("steps")}'
   if metrics.get('status') == 'diverged':
     in_a_row = metrics.get('skipped_in_a_row')
-    line += (f' (step {metrics.get("diverged_step")}: {metrics.get("diverged_metric")}'
+    where = f'step {metrics.get("diverged_step")}'
+    if metrics.get('diverged_phase') == 'spread':
+      where = (f'spread phase before step {metrics.get("diverged_step")}, spread step '
+               f'{metrics.get("diverged_spread_step")}')
+    line += (f' ({where}: {metrics.get("diverged_metric")}'
              + (f', {in_a_row} skipped in a row' if in_a_row else '') + ')')
   if metrics.get('skipped_steps'):
     line += (f'; {metrics["skipped_steps"]} step(s) skipped, not applied (the latest at step '
              f'{metrics.get("last_skipped_step")}: {metrics.get("last_skipped_reason")})')
+  if metrics.get('skipped_spread_steps'):
+    line += (f'; {metrics["skipped_spread_steps"]} spread step(s) skipped, not applied (the '
+             f'latest at spread step {metrics.get("last_skipped_spread_step")}: '
+             f'{metrics.get("last_skipped_spread_reason")})')
   exported = metrics.get('exported_step')
   line += (f'; exported the generator of step {exported}' if exported is not None
            else '; nothing exported')

@@ -26,9 +26,11 @@ only the chief writes into the workdir proper (the others into a scratch directo
 end), and every worker resumes from the chief's checkpoints.
 
 A run left alone on a cluster: a step with a NaN or Inf loss or gradient, or an update that
-would blow the weights up (`spreadtf.nonfinite_guard`), is never applied; it stops the run
-(`on_nonfinite='stop'`, `metrics.json` status 'diverged', the last good checkpoint kept) or is
-skipped and counted (`'skip_step'`; `max_consecutive_skipped` in a row end the run as diverged).
+would blow the weights up (`spreadtf.nonfinite_guard`), is never applied, whether a model step or
+a spread-ascent step of a learned spread; it stops the run (`on_nonfinite='stop'`,
+`metrics.json` status 'diverged' with the step and phase, the last good checkpoint kept) or is
+skipped and counted (`'skip_step'`: `skipped_steps`, `skipped_spread_steps`;
+`max_consecutive_skipped` in a row end the run as diverged).
 A checkpoint that cannot be saved (a full disk) ends the run with an error and leaves the
 previous one. SIGTERM saves a checkpoint at the current step
 and ends the run with status 'preempted' (`preemption`); running the same command again
@@ -111,6 +113,7 @@ class _PreparedRun:
     input_saved: whether the checkpoints hold the input position.
     config: the run's configuration (`workdir_config.make_config`).
     skip_streak: int64 variable, the steps skipped in a row (checkpointed).
+    spread_skip_streak: int64 variable, the spread steps skipped in a row (checkpointed).
   """
   layout: workdir_layout.WorkdirLayout
   output: workdir_layout.WorkdirLayout
@@ -123,6 +126,7 @@ class _PreparedRun:
   input_saved: bool
   config: dict
   skip_streak: typing.Any
+  spread_skip_streak: typing.Any
 
   @property
   def chief(self):
@@ -204,6 +208,7 @@ def _prepare(workdir, strategy, options):
                                      options.optimizer_fn, options.spread_optimizer_fn,
                                      options.spread_schedule)
   model.nonfinite_guard.max_update_ratio = options.max_update_ratio
+  model.spread_guard.max_update_ratio = options.max_update_ratio
   inputs = run_inputs.RunInputs(options.data_fn, options.seed, options.global_batch_size,
                                 model.image_shape)
   train_data = inputs.train()
@@ -218,16 +223,17 @@ def _prepare(workdir, strategy, options):
   dataset, seed_step, restore_input = _training_data(inputs, options, found, train_data,
                                                      fingerprint, input_saved)
   progress, skip_streak = progress_lib.RunProgress(), tf.Variable(0, dtype=tf.int64)
+  spread_skip_streak = tf.Variable(0, dtype=tf.int64)
   iterator = iter(dataset)
   run = _PreparedRun(
       layout=layout, output=output, model=model, progress=progress,
       run_checkpoints=checkpoints.RunCheckpoints(
           model, progress, output.checkpoints, found, options.checkpoints_to_keep,
           iterator=iterator if input_saved else None, data_fingerprint=fingerprint,
-          skip_streak=skip_streak),
+          skip_streak=skip_streak, spread_skip_streak=spread_skip_streak),
       iterator=iterator, held_out=held_out,
       probe_data=held_out if held_out is not None else train_data, input_saved=input_saved,
-      config=config, skip_streak=skip_streak)
+      config=config, skip_streak=skip_streak, spread_skip_streak=spread_skip_streak)
   _resume(run, options, restore_input)
   _check_first_batches(run, inputs, options, seed_step, restore_input)
   if options.export and tf.io.gfile.exists(output.export):
@@ -280,7 +286,7 @@ def _train(run, strategy, options):
     controller = controller_lib.Controller(
         run.model, strategy, options, run.run_checkpoints, run.progress, writer, run.probe_data,
         eigenvector_path=run.layout.spread_eigenvectors if run.chief else None,
-        skip_streak=run.skip_streak)
+        skip_streak=run.skip_streak, spread_skip_streak=run.spread_skip_streak)
     return controller.run(run.iterator, run.held_out, verbose=options.verbose and run.chief)
   finally:
     writer.close()
@@ -293,13 +299,17 @@ def _finish(run, strategy, options, outcome):
   metrics = run_outputs.finish(run.model, options, outcome, metrics, run.run_checkpoints,
                                run.layout, run.output)
   logging.info('%s', run_outputs.status_line(metrics))
-  if outcome.diverged is not None:
+  diverged = outcome.diverged
+  if diverged is not None:
+    rate = ('the spread learning rate (spread/keras.optimizers.Adam.learning_rate)'
+            if diverged.phase == 'spread' else 'the learning rate')
     raise loop.DivergedError(
-        outcome.diverged.step, outcome.diverged.metric,
-        skipped_in_a_row=outcome.diverged.skipped_in_a_row,
+        diverged.step, diverged.metric, skipped_in_a_row=diverged.skipped_in_a_row,
+        phase=diverged.phase, spread_step=diverged.spread_step,
         advice=f'The last good checkpoint ({run.run_checkpoints.latest_checkpoint}) is kept. '
-        'Lower the learning rate and train in a new workdir (train.init_checkpoint can start it '
-        "from that checkpoint), or set train.on_nonfinite = 'skip_step'.") from outcome.diverged
+        f'Lower {rate} and train in a new workdir (train.init_checkpoint can start it from '
+        'that checkpoint)' + ("." if diverged.skipped_in_a_row is not None
+                              else ", or set train.on_nonfinite = 'skip_step'.")) from diverged
   return metrics
 
 
@@ -336,7 +346,8 @@ def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
       its `exported_step`, and `run_restoring.restore_run(which='selected')` restores it.
     on_nonfinite: 'stop' (raise `loop.DivergedError` at a step with a NaN or Inf loss or
       gradient, or an update that would blow the weights up) or 'skip_step' (do not apply
-      such steps; count and log them, up to `max_consecutive_skipped` in a row).
+      such steps; count and log them, up to `max_consecutive_skipped` in a row). The same for
+      the spread-ascent steps of a learned spread (counted apart: `skipped_spread_steps`).
     stop_after_stalled_evals: None, or stop once the held-out ELBO has not improved for this
       many evaluations in a row.
     checkpoint_input: save the input iterator (with its shuffle buffer) in every checkpoint, so
@@ -357,9 +368,10 @@ def train(workdir, strategy=None, seed=gin.REQUIRED, data_fn=gin.REQUIRED,
       fresh pipeline, and log it). May differ between calls on one workdir.
     max_consecutive_skipped: under `on_nonfinite='skip_step'`, the run ends as diverged once
       this many steps in a row were skipped: an int (steps), a float in (0, 1] (a fraction of
-      an epoch) or None (no limit).
+      an epoch) or None (no limit). Spread steps in a row (across phases) have the same limit.
     max_update_ratio: a step whose update is larger than this many times the weights' norm
-      (max(||w||, 1)) is refused like a NaN (`spreadtf.nonfinite_guard`); None: no bound.
+      (max(||w||, 1)) is refused like a NaN (`spreadtf.nonfinite_guard`); None: no bound. The
+      spread's steps are bounded by the same ratio of the spread's variables.
 
   Returns:
     The metrics dict also written to `<workdir>/metrics.json`; its `status` is one of

@@ -70,7 +70,7 @@ def _install(phase, count, log):
     _kill(log, phase, count)
 
   if phase == 'step':
-    _on_nth_call(loop._RefusedSteps, 'after_loop', count, after=kill)  # pylint: disable=protected-access
+    _on_nth_call(loop.RefusedSteps, 'after_loop', count, after=kill)
   elif phase == 'checkpoint':
     _on_nth_call(functional_saver.gen_io_ops, 'merge_v2_checkpoints', count, before=kill)
   elif phase == 'checkpoint_state':

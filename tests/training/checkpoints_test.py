@@ -10,6 +10,9 @@ import gin
 import tensorflow as tf
 
 from spreadtf.training import checkpoints
+from spreadtf.training import model_building
+from spreadtf.training import progress as progress_lib
+from spreadtf.training import spread_learning
 from spreadtf.training import workdir_layout
 from tests import testing
 
@@ -169,6 +172,61 @@ class ResumeTest(tf.test.TestCase, parameterized.TestCase):
     for path in debris:
       self.assertFalse(os.path.exists(path), path)
     self.assertEqual(testing.hash_tree(directory), kept)
+
+def _learned_spread_model():
+  """A built, compiled tiny low-rank SpreadVAE with its spread optimizer."""
+  return model_building.build_model(
+      testing.low_rank_model, 0, optimizer_fn=testing.make_adam,
+      spread_optimizer_fn=testing.make_spread_adam,
+      spread_schedule=spread_learning.SpreadSchedule(start_step=0, period=1, num_steps=2))
+
+
+class SpreadGuardCheckpointTest(tf.test.TestCase):
+  """The spread guard and streak are saved beside the model and read leniently."""
+
+  def test_a_checkpoint_written_before_the_spread_guard_restores_with_counts_at_zero(self):
+    directory = self.create_tempdir().full_path
+    old = _learned_spread_model()
+    old.spread.L_raw.assign(old.spread.L_raw * 2.)
+    old.spread_optimizer.iterations.assign(7)
+    # What RunCheckpoints saved before spread steps were guarded: no spread_guard, no streak.
+    manager = tf.train.CheckpointManager(
+        checkpoints.make_checkpoint(old, old.optimizer, progress=progress_lib.RunProgress()),
+        directory, max_to_keep=1)
+    prefix = manager.save(checkpoint_number=3)
+    self.assertFalse([n for n, _ in tf.train.list_variables(prefix) if 'spread_guard' in n])
+    new, streak = _learned_spread_model(), tf.Variable(0, dtype=tf.int64)
+    # Negative control: a strict restore of the guard from it fails.
+    with self.assertRaises(AssertionError):
+      tf.train.Checkpoint(spread_guard=new.spread_guard).restore(
+          prefix).assert_existing_objects_matched()
+    run_checkpoints = checkpoints.RunCheckpoints(
+        new, progress_lib.RunProgress(), directory, checkpoints.survey(directory), 3,
+        skip_streak=tf.Variable(0, dtype=tf.int64), spread_skip_streak=streak)
+    self.assertEqual(run_checkpoints.restore(with_input=False), prefix)
+    self.assertAllEqual(new.spread.L_raw, old.spread.L_raw)
+    self.assertEqual(int(new.spread_optimizer.iterations), 7)
+    self.assertEqual((new.spread_guard.read(), int(streak.numpy())), ((0, -1, None), 0))
+
+  def test_the_spread_guard_and_streak_are_saved_and_restored(self):
+    directory = self.create_tempdir().full_path
+    model = _learned_spread_model()
+    model.spread_guard.count.assign(3)
+    model.spread_guard.last_step.assign(11)
+    model.spread_guard.last_metric.assign(2)
+    streak = tf.Variable(2, dtype=tf.int64)
+    saving = checkpoints.RunCheckpoints(
+        model, progress_lib.RunProgress(), directory, checkpoints.survey(directory), 3,
+        spread_skip_streak=streak)
+    saving.tidy()
+    saving.save(4)
+    restored, restored_streak = _learned_spread_model(), tf.Variable(0, dtype=tf.int64)
+    checkpoints.RunCheckpoints(
+        restored, progress_lib.RunProgress(), directory, checkpoints.survey(directory), 3,
+        spread_skip_streak=restored_streak).restore(with_input=False)
+    self.assertEqual(restored.spread_guard.read(), (3, 11, 'gradient'))
+    self.assertEqual(int(restored_streak.numpy()), 2)
+
 
 class SaveTest(tf.test.TestCase):
 

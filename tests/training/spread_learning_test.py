@@ -15,6 +15,7 @@ from spreadtf.models import spread_vae
 from spreadtf.spreads import injective
 from spreadtf.spreads import kernels
 from spreadtf.spreads import lowrank
+from spreadtf.training import loop
 from spreadtf.training import spread_learning
 
 _IMAGE_SHAPE = (8, 8, 1)
@@ -48,9 +49,19 @@ def _make_model(spread_fn, spread_optimizer=True, low_variance=False):
   return model
 
 
-def _dataset():
-  return tf.data.Dataset.from_tensor_slices(fake.make_images(64, _IMAGE_SHAPE)).shuffle(
+def _dataset(nan_batches=()):
+  """Batches of 16 fake images; the batches numbered in `nan_batches` (0-based) are all NaN."""
+  dataset = tf.data.Dataset.from_tensor_slices(fake.make_images(64, _IMAGE_SHAPE)).shuffle(
       64, seed=0).batch(16, drop_remainder=True).repeat()
+  if not nan_batches:
+    return dataset
+  bad = tf.constant(nan_batches, tf.int64)
+  return dataset.enumerate().map(lambda index, images: tf.where(
+      tf.reduce_any(tf.equal(index, bad)), tf.fill(tf.shape(images), np.nan), images))
+
+
+def _spread_values(model):
+  return [v.numpy() for v in model.spread.trainable_variables]
 
 
 class SpreadScheduleTest(tf.test.TestCase, parameterized.TestCase):
@@ -173,6 +184,90 @@ class SpreadPhaseTest(tf.test.TestCase, parameterized.TestCase):
     model.spread_optimizer = keras.optimizers.Adam(1e-3)
     with self.assertRaisesRegex(ValueError, 'GaussianSpread has no trainable variables'):
       model.spread_step(tf.zeros((4,) + _IMAGE_SHAPE))
+
+  @parameterized.named_parameters(('low_rank', _low_rank), ('injective', _injective))
+  def test_spread_step_with_nan_is_not_applied_and_is_counted(self, spread_fn):
+    model = _make_model(spread_fn)
+    step = tf.function(model.spread_step)
+    images = tf.constant(fake.make_images(16, _IMAGE_SHAPE))
+    step(images)  # Spread step 0: applied.
+    spread, weights = _spread_values(model), [w.numpy() for w in model.weights]
+    moments = [v.numpy() for v in model.spread_optimizer.variables[1:]]
+    objective = step(tf.fill(tf.shape(images), np.nan))  # Spread step 1: NaN data.
+    self.assertTrue(np.isnan(objective.numpy()))
+    for old, new in zip(spread, model.spread.trainable_variables, strict=True):
+      self.assertAllEqual(old, new)
+    for old, new in zip(moments, model.spread_optimizer.variables[1:], strict=True):
+      self.assertAllEqual(old, new)  # Adam's moments too.
+    for old, new in zip(weights, model.weights, strict=True):
+      self.assertAllEqual(old, new)  # The power-iteration vectors included.
+    self.assertEqual(int(model.spread_optimizer.iterations), 2)  # The step still counts.
+    self.assertEqual(model.spread_guard.read(), (1, 1, 'loss'))
+    self.assertEqual(model.nonfinite_guard.read(), (0, -1, None))  # The model's: its own.
+    step(images)  # Spread step 2: applied again.
+    self.assertNotAllClose(spread[0], model.spread.trainable_variables[0].numpy())
+    self.assertEqual(model.spread_guard.read(), (1, 1, 'loss'))
+
+  def test_an_exploding_spread_update_is_undone(self):
+    # SGD at 1e30: the update is ~1e30 times the gradient, far beyond 100 times ||L_raw||.
+    model = _make_model(_low_rank, spread_optimizer=False)
+    model.spread_optimizer = keras.optimizers.SGD(1e30)
+    model.spread_optimizer.build(model.spread.trainable_variables)
+    before = _spread_values(model)
+    tf.function(model.spread_step)(tf.constant(fake.make_images(16, _IMAGE_SHAPE)))
+    self.assertAllEqual(before[0], model.spread.L_raw)
+    self.assertEqual(model.spread_guard.read(), (1, 0, 'update'))
+
+  def test_a_phase_stops_right_after_a_refused_step_naming_the_spread_phase(self):
+    model = _make_model(_low_rank)
+    runner = spread_learning.SpreadPhaseRunner(model, tf.distribute.get_strategy())
+    iterator = iter(_dataset(nan_batches=[3]))
+    probe = next(iter(_dataset()))
+    runner(iterator, 2, probe, step=0)  # Spread steps 0 and 1.
+    before = _spread_values(model)
+    with self.assertRaisesRegex(
+        loop.DivergedError, r'^training diverged in the spread phase before step 7, at spread '
+        r'step 3: the spread objective is NaN or Inf; the update of that step was not '
+        r'applied\.$') as caught:
+      runner(iterator, 5, probe, step=7)  # Steps 2 (applied) and 3 (NaN); 4-6 never run.
+    self.assertEqual((caught.exception.phase, caught.exception.step,
+                      caught.exception.spread_step, caught.exception.metric),
+                     ('spread', 7, 3, 'loss'))
+    self.assertEqual(int(model.spread_optimizer.iterations), 4)
+    self.assertNotAllClose(before[0], model.spread.L_raw.numpy())  # Step 2 was applied.
+
+  def test_skip_step_counts_refused_spread_steps_and_the_streak_spans_phases(self):
+    model = _make_model(_low_rank)
+    streak = tf.Variable(0, dtype=tf.int64)
+    strategy = tf.distribute.get_strategy()
+    runner = spread_learning.SpreadPhaseRunner(model, strategy, on_nonfinite='skip_step',
+                                               limit=4, skip_streak=streak)
+    iterator = iter(_dataset(nan_batches=[1, 2, 3, 4]))  # Spread steps 1-4 read NaN.
+    probe = next(iter(_dataset()))
+    with self.assertLogs('absl', level='WARNING') as logs:
+      first = runner(iterator, 1, probe, step=0)  # Step 0: applied.
+      second = runner(iterator, 2, probe, step=5)  # Steps 1, 2: refused.
+      third = runner(iterator, 1, probe, step=10)  # Step 3: refused, the 3rd in a row.
+    self.assertEqual([phase['skipped_spread_steps'] for phase in (first, second, third)],
+                     [0, 2, 3])
+    self.assertIn('skipped 2 spread step(s) in the phase before step 5 (latest: spread step 2, '
+                  'the spread objective is NaN or Inf); 2 skipped so far, 2 in a row.',
+                  logs.output[0])
+    self.assertIn('skipped 1 spread step(s) in the phase before step 10 (latest: spread step 3, '
+                  'the spread objective is NaN or Inf); 3 skipped so far, 3 in a row.',
+                  logs.output[1])
+    self.assertTrue(np.isfinite([third['objective_before'], third['objective_after']]).all())
+    self.assertEqual(int(streak.numpy()), 3)
+    # A resumed run: a new runner starts from the saved streak of 3.
+    runner = spread_learning.SpreadPhaseRunner(model, strategy, on_nonfinite='skip_step',
+                                               limit=4, skip_streak=streak)
+    with self.assertRaisesRegex(loop.DivergedError, r'before step 15: 4 spread steps in a row '
+                                r'were skipped .*the latest \(spread step 4\) because the spread '
+                                r'objective is NaN or Inf; none of them was applied') as caught:
+      runner(iterator, 2, probe, step=15)  # Step 4: refused, the 4th in a row; 5 never runs.
+    self.assertEqual((caught.exception.skipped_in_a_row, caught.exception.spread_step), (4, 4))
+    self.assertEqual(model.spread_guard.read(), (4, 4, 'loss'))
+    self.assertEqual(int(model.spread_optimizer.iterations), 5)
 
   def test_model_step_and_spread_step_have_separate_counters(self):
     model = _make_model(_low_rank)

@@ -328,6 +328,66 @@ class ExperimentTest(tf.test.TestCase, parameterized.TestCase):
     png = tf.io.decode_png(tf.io.read_file(os.path.join(workdir, 'spread_eigenvectors.png')))
     self.assertEqual(png.shape, [3 * 8, 8, 1])  # Rank 2: two eigenvectors and their mean.
 
+  def test_nan_in_a_spread_step_stops_the_run_naming_the_spread_phase(self):
+    # run_learned: a phase of 2 spread steps before every model step, so the phase before model
+    # step k reads batches 3k and 3k + 1 (spread steps 2k and 2k + 1) and step k batch 3k + 2.
+    workdir = self.create_tempdir().full_path
+    data_fn = functools.partial(testing.make_nan_data, nan_step=12)  # Spread step 8.
+    testing.run_learned(workdir, num_steps=4, data_fn=data_fn)
+    good = testing.hash_tree(os.path.join(workdir, 'checkpoints'))
+    with self.assertRaisesRegex(
+        loop.DivergedError, r'in the spread phase before step 4, at spread step 8: the spread '
+        r'objective is NaN or Inf; the update of that step was not applied\. The last good '
+        r'checkpoint \(.*ckpt-4\) is kept\. Lower the spread learning rate') as caught:
+      testing.run_learned(workdir, num_steps=10, data_fn=data_fn)
+    self.assertEqual((caught.exception.phase, caught.exception.step,
+                      caught.exception.spread_step), ('spread', 4, 8))
+    self.assertEqual(testing.hash_tree(os.path.join(workdir, 'checkpoints')), good)
+    metrics = _read_metrics(workdir)
+    self.assertEqual(
+        {k: metrics[k] for k in ('status', 'steps', 'diverged_step', 'diverged_phase',
+                                 'diverged_spread_step', 'diverged_metric', 'skipped_steps',
+                                 'skipped_spread_steps', 'last_skipped_spread_step',
+                                 'last_skipped_spread_reason', 'exported_step')},
+        {'status': 'diverged', 'steps': 4, 'diverged_step': 4, 'diverged_phase': 'spread',
+         'diverged_spread_step': 8, 'diverged_metric': 'loss', 'skipped_steps': 0,
+         'skipped_spread_steps': 1, 'last_skipped_spread_step': 8,
+         'last_skipped_spread_reason': 'loss', 'exported_step': None})
+    self.assertEndsWith(metrics['last_checkpoint'], 'ckpt-4')
+
+  def test_skipped_spread_steps_are_counted_checkpointed_and_in_the_status_line(self):
+    workdir = self.create_tempdir().full_path
+    data_fn = functools.partial(testing.make_nan_data, nan_step=3)  # Spread step 2.
+    with self.assertLogs('absl', level='INFO') as logs:
+      metrics = testing.run_learned(workdir, num_steps=4, on_nonfinite='skip_step',
+                                    data_fn=data_fn)
+    self.assertEqual(
+        {k: metrics[k] for k in ('status', 'steps', 'spread_steps', 'skipped_steps',
+                                 'skipped_spread_steps', 'last_skipped_spread_step',
+                                 'last_skipped_spread_reason')},
+        {'status': 'completed', 'steps': 4, 'spread_steps': 8, 'skipped_steps': 0,
+         'skipped_spread_steps': 1, 'last_skipped_spread_step': 2,
+         'last_skipped_spread_reason': 'loss'})
+    self.assertEqual(_read_metrics(workdir), metrics)
+    output = '\n'.join(logs.output)
+    self.assertIn('skipped 1 spread step(s) in the phase before step 1 (latest: spread step 2, '
+                  'the spread objective is NaN or Inf); 1 skipped so far, 0 in a row.', output)
+    self.assertIn('run completed at step 4; 1 spread step(s) skipped, not applied (the latest '
+                  'at spread step 2: loss)', output)
+    prefix = os.path.join(workdir, 'checkpoints', 'ckpt-4')
+    self.assertEqual(tf.train.load_variable(prefix, 'spread_guard/count/.ATTRIBUTES/'
+                                            'VARIABLE_VALUE'), 1)
+    self.assertEqual(tf.train.load_variable(prefix, 'spread_skip_streak/.ATTRIBUTES/'
+                                            'VARIABLE_VALUE'), 0)
+    values = testing.state_variables(prefix)
+    self.assertTrue(all(np.all(np.isfinite(v)) for v in values.values()))
+    self.assertEqual(testing.summary_scalars(workdir, 'spread/skipped_spread_steps'),
+                     [(0, 0.), (1, 1.), (2, 1.), (3, 1.)])
+    resumed = testing.run_learned(workdir, num_steps=6, on_nonfinite='skip_step',
+                                  data_fn=data_fn)  # The count comes back from ckpt-4.
+    self.assertEqual((resumed['start_step'], resumed['skipped_spread_steps'],
+                      resumed['last_skipped_spread_step']), (4, 1, 2))
+
   @pytest.mark.slow
   def test_learned_spread_resume_restores_both_optimizers(self):
     workdir = self.create_tempdir().full_path
