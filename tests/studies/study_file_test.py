@@ -32,7 +32,7 @@ class StudyFileTest(tf.test.TestCase, parameterized.TestCase):
                   study.comparisons)
     points = runner.run_points(study, '/study')
     self.assertLen(points, sum(len(study.seeds_of(c)) for c in study.configurations))
-    self.assertGreaterEqual(min(len(study.seeds_of(c)) for c in study.configurations), 3)
+    self.assertGreaterEqual(min(len(study.seeds_of(c)) for c in study.configurations), 5)
     self.assertEqual(points[1].directory, os.path.join('/study', 'vae_baseline', 'seed=1'))
     self.assertLen({p.config for p in points}, len(points))   # every run its own config
     for point in points:
