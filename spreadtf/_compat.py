@@ -35,6 +35,7 @@ import tensorflow as tf
 
 __all__ = ['PrivateApiChanged', 'fused_batch_norm', 'strategy_supports_no_merge_call',
            'iterator_save_problem', 'dataset_inputs', 'write_checkpoint_state',
+           'checkpoint_saving_modules',
            'platform_has_preemption_notices',
            'gin_binding_statements', 'summary_events']
 
@@ -137,6 +138,23 @@ def write_checkpoint_state(directory, latest, prefixes):
         all_model_checkpoint_paths=[os.path.basename(p) for p in prefixes],
         save_relative_paths=True, all_model_checkpoint_timestamps=[now] * len(prefixes),
         last_preserved_timestamp=now - 1.)
+
+
+def checkpoint_saving_modules():
+  """TensorFlow's `checkpoint_management` and `functional_saver` modules.
+
+  Only the fault-injection tool of the tests uses them, to kill a process at a named moment of a
+  checkpoint save (between a save's shards and their merge, while the state file is replaced).
+
+  Returns:
+    `(checkpoint_management, functional_saver)`.
+  """
+  with _private('tensorflow.python.checkpoint', 'killing a test process in the middle of a '
+                'checkpoint save (tests/end_to_end/fault_injection.py)'):
+    # pylint: disable=g-import-not-at-top
+    from tensorflow.python.checkpoint import checkpoint_management
+    from tensorflow.python.checkpoint import functional_saver
+    return checkpoint_management, functional_saver
 
 
 def platform_has_preemption_notices():

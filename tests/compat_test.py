@@ -56,6 +56,12 @@ class CompatTest(tf.test.TestCase):
     self.assertEqual([os.path.basename(p) for p in manager.checkpoints], ['ckpt-2', 'ckpt-3'])
     self.assertFalse(tf.io.gfile.exists(prefixes[0] + '.index'))  # Rotated out.
 
+  def test_checkpoint_saving_modules_have_what_fault_injection_patches(self):
+    checkpoint_management, functional_saver = _compat.checkpoint_saving_modules()
+    # The two attributes tests/end_to_end/fault_injection.py patches.
+    self.assertTrue(callable(functional_saver.gen_io_ops.merge_v2_checkpoints))
+    self.assertTrue(callable(checkpoint_management.file_io.atomic_write_string_to_file))
+
   def test_iterator_save_problem_tells_stateful_pipelines_apart(self):
     self.assertIsNone(_compat.iterator_save_problem(tf.data.Dataset.range(3).shuffle(3, seed=0)))
     stateful = tf.data.Dataset.range(3).map(

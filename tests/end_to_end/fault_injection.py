@@ -58,12 +58,13 @@ def _install(phase, count, log):
   """Patches the moment `phase` (see the module docstring) to kill this process."""
   # pylint: disable=g-import-not-at-top
   import tensorflow as tf
-  from tensorflow.python.checkpoint import checkpoint_management
-  from tensorflow.python.checkpoint import functional_saver
 
+  from spreadtf import _compat
   from spreadtf import files
   from spreadtf.training import controller
   from spreadtf.training import loop
+
+  checkpoint_management, functional_saver = _compat.checkpoint_saving_modules()
 
   def kill(*args, **kwargs):
     del args, kwargs

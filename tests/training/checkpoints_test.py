@@ -9,6 +9,7 @@ from absl.testing import parameterized
 import gin
 import tensorflow as tf
 
+from spreadtf import _compat
 from spreadtf.training import checkpoints
 from spreadtf.training import model_building
 from spreadtf.training import progress as progress_lib
@@ -144,8 +145,8 @@ class ResumeTest(tf.test.TestCase, parameterized.TestCase):
     workdir = self.create_tempdir().full_path
     directory = os.path.join(workdir, 'checkpoints')
     testing.run(workdir, num_steps=4)
-    tf.compat.v1.train.update_checkpoint_state(directory, os.path.join(directory, 'ckpt-2'),
-                                               [os.path.join(directory, 'ckpt-2')])
+    _compat.write_checkpoint_state(directory, os.path.join(directory, 'ckpt-2'),
+                                   [os.path.join(directory, 'ckpt-2')])
     self.assertEqual(testing.run(workdir, num_steps=6)['start_step'], 4)
 
   def test_debris_of_interrupted_saves_is_removed_at_the_next_start_and_nothing_else(self):
