@@ -93,20 +93,16 @@ class SpreadEmTask:
 
 
 @dataclasses.dataclass(frozen=True)
-class DeltaVaeTask:
-  """Delta-VAE train-step examples/s against `reference/torch_delta_vae.py --net=<reference_net>`.
+class _TrainStepTask:
+  """`SpreadVAE.train_step` examples/s of a network, at a batch size and number of timed steps.
 
-  Each side runs one untimed step, then `steps` timed ones (the figure is the median).
-  'mixed_bfloat16' is compared with PyTorch's bfloat16 autocast.
+  Each run takes one untimed step, then `steps` timed ones (the figure is the median).
   """
   network: vae_step_timing.Network
-  reference_net: str
   batch: int
   steps: int
 
   unit: typing.ClassVar[str] = 'example'
-  precisions: typing.ClassVar[tuple] = PRECISIONS
-  reference_python: typing.ClassVar[str] = 'torch'
 
   def configure(self, batch=None, steps=None, smoke=False):
     """This task with another batch size or timed steps; `smoke` gives batch 4 and one step."""
@@ -114,10 +110,22 @@ class DeltaVaeTask:
     return dataclasses.replace(task, batch=batch or task.batch, steps=steps or task.steps)
 
   def measure(self, precision):
-    """Returns `(examples/s, FLOPs per example)` of spreadtf."""
+    """Returns `(examples/s, FLOPs per example)` of spreadtf's step (training's guard)."""
     result = vae_step_timing.time_train_step(self.network, self.batch, self.steps,
                                              precision=precision)
     return result['examples_per_s'], result['flops_per_example']
+
+
+@dataclasses.dataclass(frozen=True)
+class DeltaVaeTask(_TrainStepTask):
+  """Delta-VAE train-step examples/s against `reference/torch_delta_vae.py --net=<reference_net>`.
+
+  'mixed_bfloat16' is compared with PyTorch's bfloat16 autocast.
+  """
+  reference_net: str
+
+  precisions: typing.ClassVar[tuple] = PRECISIONS
+  reference_python: typing.ClassVar[str] = 'torch'
 
   def reference_command(self, precision):
     """Returns `(script, args, rate key)` of the PyTorch reference at the same settings."""
@@ -127,7 +135,7 @@ class DeltaVaeTask:
 
 
 @dataclasses.dataclass(frozen=True)
-class GuardCostTask:
+class GuardCostTask(_TrainStepTask):
   """The delta-VAE train step with the update-size guard against the same step without it.
 
   The reference is measured in this process right after the guarded step: the same model, data
@@ -135,24 +143,8 @@ class GuardCostTask:
   ||w_new - w_old|| / max(||w_old||, 1), which keeps the old weights to undo an update, is off).
   `ratio` is guarded / unguarded examples per second: 1 means the bound is free.
   """
-  network: vae_step_timing.Network
-  batch: int
-  steps: int
-
-  unit: typing.ClassVar[str] = 'example'
   precisions: typing.ClassVar[tuple] = ('float32',)
   reference_python: typing.ClassVar[None] = None
-
-  def configure(self, batch=None, steps=None, smoke=False):
-    """This task with another batch size or timed steps; `smoke` gives batch 4 and one step."""
-    task = dataclasses.replace(self, batch=4, steps=1) if smoke else self
-    return dataclasses.replace(task, batch=batch or task.batch, steps=steps or task.steps)
-
-  def measure(self, precision):
-    """Returns `(examples/s, FLOPs per example)` of the guarded step (training's default)."""
-    result = vae_step_timing.time_train_step(self.network, self.batch, self.steps,
-                                             precision=precision)
-    return result['examples_per_s'], result['flops_per_example']
 
   def reference_command(self, precision):
     """None: the reference is in process (`measure_reference`)."""
@@ -212,9 +204,9 @@ TASKS = {
     # Independent draws per point (the textbook E-step); NumPy compiles nothing, so its reference
     # needs no warm-up; one iteration took 12-25 s on either side here under load.
     'ica_em_independent': SpreadEmTask(common_random_numbers=False, steps=1, reference_warmup=0),
-    'vae_mlp': DeltaVaeTask(vae_step_timing.MNIST_MLP, reference_net='mlp', batch=100, steps=20),
+    'vae_mlp': DeltaVaeTask(vae_step_timing.MNIST_MLP, batch=100, steps=20, reference_net='mlp'),
     # The paper's CelebA nets: about 9 GFLOPs per example, several seconds per step at batch 32.
-    'vae_conv': DeltaVaeTask(vae_step_timing.CELEBA_CONV, reference_net='conv', batch=32, steps=3),
+    'vae_conv': DeltaVaeTask(vae_step_timing.CELEBA_CONV, batch=32, steps=3, reference_net='conv'),
     # What the update-size guard (train.max_update_ratio) costs a step of the MNIST MLP.
     'guard_cost_mlp': GuardCostTask(vae_step_timing.MNIST_MLP, batch=100, steps=50),
     # AIS of the MNIST MLP delta-VAE at the library's defaults (several minutes on 2 cores).
